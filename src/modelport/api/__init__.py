@@ -1,0 +1,1 @@
+"""FastAPI edges: the JSON REST API, health, metrics."""

@@ -1,0 +1,68 @@
+"""Pure-ASGI request middleware: request id, HTTP metrics, one access log line per request.
+
+Pure ASGI (not ``BaseHTTPMiddleware``) because it sits on every request's hot path and must not
+buffer streamed responses.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modelport.observability.context import request_id_var
+from modelport.observability.metrics import Metrics
+
+log = logging.getLogger("modelport.access")
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+UNTRACKED_PREFIXES = ("/health", "/metrics")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics, access_log: bool = True) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        header = (b"x-request-id", request_id.encode())
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            path: str = scope["path"]
+            if not path.startswith(UNTRACKED_PREFIXES):
+                route = scope.get("route")
+                template = getattr(route, "path", None) or "<unmatched>"
+                method = scope["method"]
+                self.metrics.http_requests.labels(method, template, str(status)).inc()
+                self.metrics.http_latency.labels(method, template).observe(elapsed)
+                if self.access_log and log.isEnabledFor(logging.INFO):
+                    log.info("%s %s %d %.1fms", method, path, status, elapsed * 1000)
+            structlog.contextvars.unbind_contextvars("request_id", "principal")
+            request_id_var.reset(token)

@@ -1,0 +1,85 @@
+"""Request and response bodies of the ``/api/v1`` JSON API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from modelport.registry.manifest import ModelInfo, ModelVersionInfo, ServingConfig, Signature
+
+
+
+class StrictBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class PredictRequest(StrictBody):
+    features: list[float] | list[list[float]] = Field(
+        description="One row of features, or a list of rows", examples=[[5.1, 3.5, 1.4, 0.2]]
+    )
+    version: str | None = Field(
+        default=None, max_length=64,
+        description="Version number or alias; default: `production`, else the latest version",
+    )
+
+
+class BatchPredictRequest(StrictBody):
+    samples: list[list[float]] = Field(description="Rows of features", min_length=1)
+    version: str | None = Field(default=None, max_length=64)
+
+
+class PredictResponse(BaseModel):
+    model: str
+    version: int
+    predictions: list[float | int | str | bool]
+    probabilities: list[list[float]] | None = None
+    confidence: list[float] | None = None
+    latency_ms: float
+    request_id: str
+
+
+class AliasRequest(StrictBody):
+    version: int = Field(ge=1)
+
+
+class VersionOut(BaseModel):
+    name: str
+    version: int
+    flavor: str
+    sha256: str
+    size_bytes: int
+    signature: Signature
+    description: str
+    tags: dict[str, str]
+    metrics: dict[str, float]
+    config: ServingConfig
+    created_at: datetime
+    aliases: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, info: ModelVersionInfo, aliases: dict[str, int] | None = None) -> VersionOut:
+        names = sorted(a for a, v in (aliases or {}).items() if v == info.version)
+        return cls(**info.model_dump(exclude={"artifact_key", "job_id"}), aliases=names)
+
+
+class ModelSummary(BaseModel):
+    name: str
+    description: str
+    created_at: datetime
+    versions: list[int]
+    aliases: dict[str, int]
+    latest: VersionOut | None = None
+
+
+class ModelDetail(BaseModel):
+    name: str
+    description: str
+    created_at: datetime
+    aliases: dict[str, int]
+    versions: list[VersionOut]
+
+    @classmethod
+    def of(cls, info: ModelInfo) -> ModelDetail:
+        return cls(name=info.name, description=info.description, created_at=info.created_at,
+                   aliases=info.aliases, versions=[VersionOut.of(v, info.aliases) for v in info.versions])

@@ -1,0 +1,1 @@
+"""The transport-agnostic core every protocol edge calls."""

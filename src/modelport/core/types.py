@@ -1,0 +1,59 @@
+"""Canonical request/response types shared by every protocol edge.
+
+An edge parses its wire format into an :class:`InferenceRequest` (named numpy tensors plus
+parameters), calls :meth:`InferenceService.infer`, and encodes the :class:`InferenceResponse`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+Tensor = npt.NDArray[Any]
+TensorDict = dict[str, Tensor]
+
+
+@dataclass(slots=True)
+class InferenceRequest:
+    """One inference call, independent of protocol.
+
+    ``version`` is a version number ("3"), an alias ("production", "latest") or None for the
+    model's default (``production`` when set, otherwise ``latest``).
+    """
+
+    model: str
+    inputs: TensorDict
+    version: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    outputs: list[str] | None = None
+    request_id: str = ""
+    protocol: str = "rest"
+    principal: str | None = None
+    use_cache: bool = True
+    deadline: float | None = None  # absolute time.monotonic() after which the work is dropped
+
+
+@dataclass(slots=True)
+class InferenceResponse:
+    model: str
+    version: int
+    outputs: TensorDict
+    latency_ms: float
+    request_id: str = ""
+    alias: str | None = None
+    cached: bool = False
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+def batch_rows(inputs: TensorDict) -> int:
+    """Number of rows (first dimension) of a request; all inputs share it after validation."""
+    for arr in inputs.values():
+        return int(arr.shape[0]) if arr.ndim else 1
+    return 0
+
+
+def as_array(value: Any, dtype: npt.DTypeLike | None = None) -> Tensor:
+    return np.asarray(value, dtype=dtype)

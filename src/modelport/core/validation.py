@@ -1,0 +1,72 @@
+"""Checks a request's tensors against a model signature before any model code runs.
+
+Errors name the input and say what was expected; they never echo the tensor's values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from modelport.core.types import TensorDict
+from modelport.errors import InvalidInput
+from modelport.registry.manifest import Signature, TensorSpec
+
+_NUMERIC_KINDS = {"b": "boolean", "i": "integer", "u": "unsigned integer", "f": "floating point"}
+
+
+def _expected_shape(spec: TensorSpec) -> str:
+    return "[" + ", ".join("N" if i == 0 and d == -1 else ("*" if d == -1 else str(d))
+                           for i, d in enumerate(spec.shape)) + "]"
+
+
+def _cast(name: str, arr: np.ndarray[Any, Any], spec: TensorSpec) -> np.ndarray[Any, Any]:
+    if spec.dtype in ("bytes", "str"):
+        return arr if arr.dtype == object else arr.astype(object)
+    if arr.dtype == object or arr.dtype.kind in "USV":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"input {name!r} must hold numbers ({spec.dtype})") from None
+    target = np.dtype(spec.dtype)
+    if arr.dtype.kind == "f" and target.kind in "iub" and not np.all(np.mod(arr, 1) == 0):
+        raise InvalidInput(f"input {name!r} must hold integers ({spec.dtype})")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise InvalidInput(f"input {name!r} contains NaN or infinity")
+    return arr if arr.dtype == target else arr.astype(target)
+
+
+def validate_inputs(signature: Signature, inputs: TensorDict, max_rows: int) -> TensorDict:
+    """Return the inputs cast to the signature's dtypes, or raise :class:`InvalidInput`."""
+    if not inputs:
+        raise InvalidInput("request has no inputs")
+    expected = {s.name for s in signature.inputs}
+    unknown = [n for n in inputs if n not in expected]
+    if unknown:
+        raise InvalidInput(
+            f"unknown input(s) {', '.join(repr(n[:64]) for n in unknown[:5])}; "
+            f"expected {', '.join(sorted(expected))}"
+        )
+    out: TensorDict = {}
+    rows: int | None = None
+    for spec in signature.inputs:
+        arr = inputs.get(spec.name)
+        if arr is None:
+            raise InvalidInput(f"missing input {spec.name!r} of shape {_expected_shape(spec)}")
+        if arr.ndim != len(spec.shape) or any(
+            d > 0 and d != actual for d, actual in zip(spec.shape, arr.shape, strict=False)
+        ):
+            raise InvalidInput(
+                f"input {spec.name!r} has shape {list(arr.shape)}; expected {_expected_shape(spec)}"
+            )
+        n = int(arr.shape[0])
+        if n == 0:
+            raise InvalidInput(f"input {spec.name!r} is empty")
+        if n > max_rows:
+            raise InvalidInput(f"input {spec.name!r} has {n} rows; the maximum is {max_rows}")
+        if rows is not None and n != rows:
+            raise InvalidInput("all inputs must have the same number of rows")
+        rows = n
+        out[spec.name] = _cast(spec.name, arr, spec)
+    return out

@@ -1,0 +1,56 @@
+"""Demo models trained from scikit-learn's bundled datasets on first start.
+
+They make a fresh ``modelport serve`` useful at once: ``iris`` (classifier, 4 features),
+``breast-cancer`` (RandomForestClassifier(n_estimators=100), 30 features) and ``diabetes``
+(regressor, 10 features), each behind a ``production`` alias. Saved with skops, the safe format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from modelport.core.models import ModelService
+
+
+def train_demo_models(out: Path) -> list[tuple[str, Path, str, dict[str, float]]]:
+    import skops.io as sio
+    from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    specs: list[tuple[str, Any, Any, str]] = [
+        ("iris", load_iris(return_X_y=True),
+         make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+         "Iris species classifier (4 features: sepal/petal length and width in cm)"),
+        ("breast-cancer", load_breast_cancer(return_X_y=True),
+         RandomForestClassifier(n_estimators=100, random_state=0),
+         "Breast cancer diagnosis, RandomForestClassifier(n_estimators=100), 30 features"),
+        ("diabetes", load_diabetes(return_X_y=True), Ridge(alpha=0.1),
+         "Diabetes progression regressor (10 standardised features)"),
+    ]
+    results = []
+    for name, (x, y), estimator, description in specs:
+        x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=0)
+        estimator.fit(x_train, y_train)
+        score = float(estimator.score(x_test, y_test))
+        metric = "accuracy" if name != "diabetes" else "r2"
+        path = out / f"{name}.skops"
+        sio.dump(estimator, path)
+        results.append((name, path, description, {metric: round(score, 4)}))
+    return results
+
+
+async def register_demo_models(models: ModelService) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        trained = await asyncio.to_thread(train_demo_models, Path(tmp))
+        for name, path, description, metrics in trained:
+            await models.register_file(
+                name, "sklearn", path, description=description, metrics=metrics,
+                tags={"demo": "true"}, aliases=["production"],
+            )

@@ -1,0 +1,65 @@
+"""The runtime contract: how modelport loads and calls a model of one flavor.
+
+A new flavor is one module with a :class:`Runtime` subclass registered in
+:mod:`modelport.runtime.registry`. Runtimes are synchronous on purpose: the manager calls
+them from worker threads (or processes), never on the event loop.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from modelport.core.types import TensorDict
+from modelport.registry.manifest import Signature
+
+
+class Runtime(ABC):
+    """A loaded model of one flavor.
+
+    ``predict`` receives a batch: every input has the batch as its first dimension, and every
+    output it returns must too (row ``i`` of each output belongs to row ``i`` of the inputs),
+    so the batcher can split a merged call back into its requests.
+    """
+
+    flavor: ClassVar[str]
+    #: whether ``predict`` may be called with rows merged from several requests
+    batchable: ClassVar[bool] = True
+    #: file suffixes the runtime can load; a registration with another one is refused
+    suffixes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, artifact: Path, signature: Signature | None = None,
+                 options: dict[str, Any] | None = None) -> None:
+        self.artifact = artifact
+        self.signature = signature
+        self.options = options or {}
+        self.ready = False
+
+    @abstractmethod
+    def load(self) -> None:
+        """Read the artifact; after this ``predict`` may be called from any thread."""
+
+    @abstractmethod
+    def predict(self, inputs: TensorDict) -> TensorDict:
+        """Run the model on one batch."""
+
+    def stream(self, inputs: TensorDict, parameters: dict[str, Any]) -> Iterator[str]:
+        """Yield pieces of output as they are produced (chat models only)."""
+        raise NotImplementedError(f"{self.flavor} models do not stream")
+
+    def unload(self) -> None:
+        self.ready = False
+
+    @abstractmethod
+    def infer_signature(self) -> Signature:
+        """The signature read from the loaded model, used when registration gives none."""
+
+    def warmup(self) -> None:
+        """Run one call on zero-filled inputs so the first request is not the slow one."""
+        if self.signature is None:
+            return
+        from modelport.runtime.warmup import zero_inputs
+
+        self.predict(zero_inputs(self.signature))

@@ -1,0 +1,148 @@
+"""Owns loaded models: load once, warm up, swap without failed requests, unload by budget.
+
+A version is loaded on first use (or at start) and kept while an alias or recent traffic
+uses it. Requests hold a lease (``inflight``) on the version they resolved to, so when an
+alias moves, requests already on the old version finish there while new ones go to the new
+version; the old one is unloaded only once it has drained.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from modelport.core.types import TensorDict
+from modelport.errors import ArtifactIntegrityError, ModelportError, Unavailable
+from modelport.observability.metrics import Metrics
+from modelport.registry.manifest import ModelVersionInfo
+from modelport.registry.store import ArtifactStore, sha256_file
+from modelport.runtime.base import Runtime
+from modelport.runtime.executor import ThreadExecutor
+from modelport.runtime.registry import runtime_class
+
+log = logging.getLogger(__name__)
+Key = tuple[str, int]
+
+
+class LoadedModel:
+    def __init__(self, info: ModelVersionInfo, runtime: Runtime, executor: ThreadExecutor) -> None:
+        self.info = info
+        self.runtime = runtime
+        self.executor = executor
+        self.inflight = 0
+        self.retired = False
+        self.drained = asyncio.Event()
+        self.drained.set()
+
+    async def predict(self, inputs: TensorDict) -> TensorDict:
+        self.inflight += 1
+        self.drained.clear()
+        try:
+            return await self.executor.submit(inputs)
+        finally:
+            self.inflight -= 1
+            if self.inflight == 0:
+                self.drained.set()
+
+
+def load_runtime(info: ModelVersionInfo, path: Path, allow_pickle: bool) -> Runtime:
+    """Verify the checksum, load and warm up; runs in a worker thread."""
+    actual = sha256_file(path)
+    if actual != info.sha256:
+        raise ArtifactIntegrityError(
+            f"artifact of {info.name} v{info.version} fails its sha256 check; refusing to load"
+        )
+    runtime = runtime_class(info.flavor)(path, info.signature, {"allow_pickle": allow_pickle})
+    runtime.load()
+    runtime.warmup()
+    return runtime
+
+
+class ModelManager:
+    def __init__(self, store: ArtifactStore, metrics: Metrics, *, threads: int = 2,
+                 max_queue: int = 2048, max_loaded: int = 32, allow_pickle: bool = False) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.max_queue = max_queue
+        self.max_loaded = max_loaded
+        self.allow_pickle = allow_pickle
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="model")
+        self._loaded: OrderedDict[Key, LoadedModel] = OrderedDict()
+        self._locks: dict[Key, asyncio.Lock] = {}
+        self._closed = False
+
+    def loaded(self) -> list[ModelVersionInfo]:
+        return [m.info for m in self._loaded.values()]
+
+    def is_loaded(self, key: Key) -> bool:
+        return key in self._loaded
+
+    async def get(self, info: ModelVersionInfo) -> LoadedModel:
+        key = info.key
+        model = self._loaded.get(key)
+        if model is not None and model.info.sha256 == info.sha256:
+            self._loaded.move_to_end(key)
+            return model
+        return await self.load(info)
+
+    async def load(self, info: ModelVersionInfo) -> LoadedModel:
+        if self._closed:
+            raise Unavailable("server is shutting down")
+        key = info.key
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            model = self._loaded.get(key)
+            if model is not None and model.info.sha256 == info.sha256:
+                return model
+            started = time.perf_counter()
+            path = self.store.local_path(info.artifact_key)
+            try:
+                runtime = await asyncio.get_running_loop().run_in_executor(
+                    self.pool, load_runtime, info, path, self.allow_pickle
+                )
+            except ModelportError:
+                log.error("loading %s v%s refused", info.name, info.version)
+                raise
+            elapsed = time.perf_counter() - started
+            self.metrics.model_load_seconds.labels(info.name, str(info.version)).observe(elapsed)
+            model = LoadedModel(info, runtime, ThreadExecutor(runtime, self.pool, self.max_queue))
+            self._loaded[key] = model
+            self.metrics.models_loaded.set(len(self._loaded))
+            log.info("loaded %s v%s (%s) in %.0f ms", info.name, info.version, info.flavor, elapsed * 1000)
+        await self._evict()
+        return model
+
+    async def _evict(self) -> None:
+        while len(self._loaded) > self.max_loaded:
+            key = next(iter(self._loaded))
+            await self.unload(key)
+
+    async def unload(self, key: Key, *, drain_timeout: float = 30.0) -> bool:
+        model = self._loaded.pop(key, None)
+        self.metrics.models_loaded.set(len(self._loaded))
+        if model is None:
+            return False
+        model.retired = True
+        try:
+            await asyncio.wait_for(model.drained.wait(), drain_timeout)
+        except TimeoutError:
+            log.warning("unloading %s v%s with %d requests still running", *key, model.inflight)
+        await model.executor.close()
+        model.runtime.unload()
+        log.info("unloaded %s v%s", *key)
+        return True
+
+    async def retire(self, key: Key) -> None:
+        """Unload a version no alias uses any more, once its in-flight requests finish."""
+        if key in self._loaded:
+            asyncio.get_running_loop().create_task(self.unload(key))
+
+    async def close(self) -> None:
+        self._closed = True
+        for key in list(self._loaded):
+            await self.unload(key, drain_timeout=5.0)
+        self.pool.shutdown(wait=False, cancel_futures=True)

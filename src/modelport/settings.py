@@ -1,0 +1,92 @@
+"""Server settings, read from ``MODELPORT_*`` environment variables and an optional ``.env``.
+
+Built by the app factory or the CLI, never at import, so tests and worker processes can
+build their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MODELPORT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- where things live
+    home: Path = Path(".modelport")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default: SQLite file in home"
+    )
+    artifact_url: str | None = Field(default=None, description="artifact store; default home/artifacts")
+    redis_url: str | None = None
+
+    # --- HTTP / gRPC
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    grpc_port: int = Field(default=8081, ge=0, le=65535)
+    grpc_enabled: bool = True
+    log_level: str = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    cors_origins: list[str] = Field(default_factory=list)
+    cors_allow_credentials: bool = False
+
+    # --- models
+    demo_models: bool = True
+    preload: bool = True
+    max_loaded_models: int = Field(default=32, ge=1)
+    registry_cache_ttl_s: float = Field(default=2.0, ge=0)
+    allow_pickle: bool = False
+
+    # --- limits
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    max_batch_rows: int = Field(default=1024, ge=1)
+    max_string_length: int = Field(default=65_536, ge=1)
+
+    # --- execution (adaptive batching, backpressure, deadlines)
+    max_batch_size: int = Field(default=64, ge=1)
+    max_latency_ms: float = Field(default=5.0, ge=0)
+    max_queue: int = Field(default=2048, ge=1)
+    model_threads: int = Field(default=2, ge=1)
+    request_timeout: float = Field(default=30.0, gt=0)
+    shutdown_grace_s: float = Field(default=30.0, ge=0)
+
+    # --- security
+    auth: Literal["enabled", "disabled"] = "enabled"
+    secret_key: SecretStr | None = None
+    token_ttl_s: int = Field(default=3600, ge=60)
+    rate_limit: str = "6000/minute"
+    token_rate_limit: str = "10/minute"
+    key_cache_ttl_s: float = Field(default=5.0, ge=0)
+
+    # --- tracking
+    prediction_log: bool = True
+    capture: Literal["full", "hash", "none"] = "full"
+    capture_max_bytes: int = Field(default=65_536, ge=0)
+    log_flush_interval_s: float = Field(default=0.5, gt=0)
+    log_buffer_max: int = Field(default=100_000, ge=1)
+    cache_enabled: bool = True
+    cache_ttl_s: float = Field(default=300.0, ge=0)
+    cache_max_entries: int = Field(default=10_000, ge=0)
+
+    # --- jobs
+    jobs_engine: Literal["embedded", "celery"] = "embedded"
+    broker_url: str | None = None
+    job_workers: int = Field(default=1, ge=1)
+    job_lease_s: float = Field(default=60.0, gt=0)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.home / 'modelport.db').resolve()}"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "artifacts"

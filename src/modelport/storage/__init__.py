@@ -1,0 +1,1 @@
+"""Relational storage: engine, tables, migrations. SQLite embedded, PostgreSQL scaled out."""
