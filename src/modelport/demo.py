@@ -8,6 +8,7 @@ They make a fresh ``modelport serve`` useful at once: ``iris`` (classifier, 4 fe
 from __future__ import annotations
 
 import asyncio
+import functools
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,9 @@ from typing import Any
 from modelport.core.models import ModelService
 
 
-def train_demo_models(out: Path) -> list[tuple[str, Path, str, dict[str, float]]]:
+@functools.cache
+def _trained() -> tuple[tuple[str, bytes, str, dict[str, float]], ...]:
+    """Train once per process (deterministic: fixed seeds); returns skops bytes."""
     import skops.io as sio
     from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
     from sklearn.ensemble import RandomForestClassifier
@@ -40,10 +43,18 @@ def train_demo_models(out: Path) -> list[tuple[str, Path, str, dict[str, float]]
         estimator.fit(x_train, y_train)
         score = float(estimator.score(x_test, y_test))
         metric = "accuracy" if name != "diabetes" else "r2"
+        results.append((name, sio.dumps(estimator), description, {metric: round(score, 4)}))
+    return tuple(results)
+
+
+def train_demo_models(out: Path) -> list[tuple[str, Path, str, dict[str, float]]]:
+    """Write the demo models as ``.skops`` files under ``out``."""
+    written = []
+    for name, data, description, metrics in _trained():
         path = out / f"{name}.skops"
-        sio.dump(estimator, path)
-        results.append((name, path, description, {metric: round(score, 4)}))
-    return results
+        path.write_bytes(data)
+        written.append((name, path, description, metrics))
+    return written
 
 
 async def register_demo_models(models: ModelService) -> None:

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     token_ttl_s: int = Field(default=3600, ge=60)
     rate_limit: str = "6000/minute"
-    token_rate_limit: str = "10/minute"
+    token_rate_limit: str = "10/minute"  # noqa: S105 (a rate, not a secret)
     key_cache_ttl_s: float = Field(default=5.0, ge=0)
 
     # --- tracking

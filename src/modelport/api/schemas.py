@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from modelport.registry.manifest import ModelInfo, ModelVersionInfo, ServingConfig, Signature
 
 
-
 class StrictBody(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 

@@ -15,7 +15,7 @@ from typing import BinaryIO
 from modelport.errors import InvalidInput, UnsafeArtifact
 from modelport.registry.manifest import ModelVersionInfo, ServingConfig, Signature
 from modelport.registry.registry import ModelRegistry, check_name
-from modelport.registry.store import copy_hashing
+from modelport.registry.store import copy_hashing, file_digest
 from modelport.runtime.base import Runtime
 from modelport.runtime.manager import ModelManager
 from modelport.runtime.registry import runtime_class
@@ -87,8 +87,7 @@ class ModelService:
                 )
             elif suffix not in PICKLE_SUFFIXES:
                 suffix = ".joblib"
-        with path.open("rb") as fh:
-            sha256, size = copy_hashing(fh, _Discard())
+        sha256, size = await asyncio.to_thread(file_digest, path)
         final_signature = await asyncio.to_thread(_inspect, flavor, path, signature, self.allow_pickle)
         info = await self.registry.add_version(
             name, flavor, path, suffix, sha256, size, final_signature, description=description,
@@ -118,8 +117,3 @@ class ModelService:
     async def _retire_if_unused(self, name: str, version: int) -> None:
         if version not in await self.registry.versions_referenced(name):
             await self.manager.retire((name, version))
-
-
-class _Discard:
-    def write(self, _data: bytes) -> int:
-        return len(_data)

@@ -84,7 +84,7 @@ class ModelRegistry:
             if model is None:
                 raise ModelNotFound(f"model {name[:128]!r} not found")
             stmt = select(ModelVersionRow).where(ModelVersionRow.name == name)
-            if ref is None or ref == LATEST or ref == DEFAULT_ALIAS or not ref.isdigit():
+            if ref is None or ref in (LATEST, DEFAULT_ALIAS) or not ref.isdigit():
                 alias = DEFAULT_ALIAS if ref is None else ref
                 row_alias = None
                 if alias != LATEST:
@@ -200,7 +200,9 @@ class ModelRegistry:
         if alias == LATEST:
             raise InvalidInput("'latest' always follows the newest version and cannot be moved")
         if not is_valid_alias(alias) or alias.isdigit():
-            raise InvalidInput(f"invalid alias {alias[:64]!r}: letters, digits, '_' or '-', starting with a letter")
+            raise InvalidInput(
+                f"invalid alias {alias[:64]!r}: letters, digits, '_' or '-', starting with a letter"
+            )
         await self.get_version(name, version)
         async with self.sessions() as session:
             row = await session.get(AliasRow, (name, alias))
@@ -236,7 +238,9 @@ class ModelRegistry:
                     "move them first"
                 )
             await session.execute(
-                delete(ModelVersionRow).where(ModelVersionRow.name == name, ModelVersionRow.version == version)
+                delete(ModelVersionRow).where(
+                    ModelVersionRow.name == name, ModelVersionRow.version == version
+                )
             )
             remaining = (await session.execute(
                 select(func.count()).select_from(ModelVersionRow).where(ModelVersionRow.name == name)
@@ -255,7 +259,8 @@ class ModelRegistry:
 
     async def count(self) -> int:
         async with self.sessions() as session:
-            return int((await session.execute(select(func.count()).select_from(ModelVersionRow))).scalar() or 0)
+            total = await session.execute(select(func.count()).select_from(ModelVersionRow))
+            return int(total.scalar() or 0)
 
 
 def config_from(data: dict[str, Any] | None) -> ServingConfig:

@@ -48,6 +48,10 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def file_digest(path: Path) -> tuple[str, int]:
+    return sha256_file(path), path.stat().st_size
+
+
 class ArtifactStore(Protocol):
     def put_file(self, key: str, source: Path) -> None: ...
 

@@ -58,11 +58,12 @@ class OnnxRuntime(Runtime):
 
     def infer_signature(self) -> Signature:
         inputs = [
-            TensorSpec(name=i.name, dtype=_ORT_TYPES.get(i.type, "float32"), shape=_shape(i.shape))  # type: ignore[arg-type]
+            TensorSpec(name=i.name, dtype=_ORT_TYPES.get(i.type, "float32"), shape=_shape(i.shape))
             for i in self.session.get_inputs()
         ]
         outputs = []
         for o in self.session.get_outputs():
             dtype = _ORT_TYPES.get(o.type, "float64")
-            outputs.append(TensorSpec(name=o.name, dtype=dtype, shape=_shape(getattr(o, "shape", None) or [-1])))  # type: ignore[arg-type]
+            shape = _shape(getattr(o, "shape", None) or [-1])
+            outputs.append(TensorSpec(name=o.name, dtype=dtype, shape=shape))
         return Signature(inputs=inputs, outputs=outputs)

@@ -78,7 +78,7 @@ class SklearnRuntime(Runtime):
         if hasattr(self.model, "classes_"):
             classes = np.asarray(self.model.classes_)
             dtype = "str" if classes.dtype.kind in "OUS" else _dtype_name(classes.dtype)
-            outputs.append(TensorSpec(name="predictions", dtype=dtype, shape=[-1]))  # type: ignore[arg-type]
+            outputs.append(TensorSpec(name="predictions", dtype=dtype, shape=[-1]))
             if self._has_proba:
                 outputs.append(
                     TensorSpec(name="probabilities", dtype="float64", shape=[-1, len(classes)])

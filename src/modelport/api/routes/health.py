@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from modelport.api.responses import FastJSONResponse
 
 from modelport import __version__
 from modelport.api.deps import ServicesDep
+from modelport.api.responses import FastJSONResponse
 
 router = APIRouter(tags=["health"])
 

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter
-from modelport.api.responses import FastJSONResponse
 
 from modelport.api.deps import Principal, ServicesDep, require
+from modelport.api.responses import FastJSONResponse
 from modelport.api.schemas import BatchPredictRequest, PredictRequest, PredictResponse
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict
 from modelport.errors import InvalidInput

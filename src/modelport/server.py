@@ -1,0 +1,42 @@
+"""Run the HTTP server with uvicorn (uvloop + httptools), printing how to reach it."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from modelport.observability.logging import configure_logging
+from modelport.settings import Settings
+
+
+def banner(settings: Settings) -> str:
+    base = f"http://{settings.host}:{settings.port}"
+    return (
+        f"\n  modelport is starting on {base}\n"
+        f"  docs:    {base}/docs\n"
+        f"  try:     curl -s -X POST {base}/api/v1/models/iris/predict \\\n"
+        f"             -H 'Content-Type: application/json' -d '{{\"features\": [5.1, 3.5, 1.4, 0.2]}}'\n"
+    )
+
+
+def run_server(settings: Settings, *, workers: int = 1) -> None:
+    configure_logging(settings.log_level, settings.log_format)
+    print(banner(settings), flush=True)
+    if workers > 1:
+        uvicorn.run("modelport.server:factory", factory=True, host=settings.host, port=settings.port,
+                    workers=workers, loop="uvloop", http="httptools", log_config=None,
+                    access_log=False, timeout_graceful_shutdown=int(settings.shutdown_grace_s))
+        return
+    from modelport.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, loop="uvloop",
+                http="httptools", log_config=None, access_log=False,
+                timeout_graceful_shutdown=int(settings.shutdown_grace_s))
+
+
+def factory():  # type: ignore[no-untyped-def]
+    """Used by uvicorn's multi-worker mode: each worker builds its own app from the env."""
+    from modelport.app import create_app
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)
