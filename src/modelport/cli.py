@@ -118,3 +118,7 @@ def models_rm(name: str, version: int) -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()
