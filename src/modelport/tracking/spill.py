@@ -63,7 +63,8 @@ class SpillStore:
         return sorted(p for p in self.directory.glob(PATTERN) if p != self._path)
 
     def has_pending(self) -> bool:
-        return bool(self.pending())
+        """Any spill file, including the one this process is writing (replay seals it first)."""
+        return self._file is not None or bool(self.pending())
 
     def open_for_replay(self, path: Path) -> IO[bytes] | None:
         """Open and lock a spill file; None when another process holds it (still writing it)."""
