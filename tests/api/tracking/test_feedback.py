@@ -28,8 +28,9 @@ async def test_regressor_feedback_gives_mae_and_rmse(make_settings: Any, fake_fl
         assert r.status_code == 201 and r.json() == {"request_id": "f1", "actual": 7}
         again = await client.post("/api/v1/predictions/f1/feedback", json={"actual": 7})
         assert again.status_code == 200 and again.json() == r.json()
-        assert (await client.post("/api/v1/predictions/f2/feedback", json={"actual": 11})).status_code == 201
-        assert (await client.post("/api/v1/predictions/f3/feedback", json={"actual": [3, 26]})).status_code == 201
+        for rid, actual in (("f2", 11), ("f3", [3, 26])):
+            r = await client.post(f"/api/v1/predictions/{rid}/feedback", json={"actual": actual})
+            assert r.status_code == 201
         # errors: unknown id, wrong length, missing field
         assert (await client.post("/api/v1/predictions/zz/feedback", json={"actual": 1})).status_code == 404
         assert (await client.post("/api/v1/predictions/f3/feedback", json={"actual": [1]})).status_code == 400
@@ -68,7 +69,8 @@ async def test_classifier_accuracy(make_settings: Any, tmp_path: Path) -> None:
         actual = predicted.tolist()
         actual[0] = (actual[0] + 1) % 3
         actual[1] = (actual[1] + 1) % 3
-        assert (await client.post("/api/v1/predictions/c1/feedback", json={"actual": actual})).status_code == 201
+        r = await client.post("/api/v1/predictions/c1/feedback", json={"actual": actual})
+        assert r.status_code == 201
         perf = (await client.get("/api/v1/models/flowers/versions/production/performance")).json()
         assert perf["kind"] == "classification" and perf["samples"] == len(rows)
         assert abs(perf["metrics"]["accuracy"] - (len(rows) - 2) / len(rows)) < 1e-9

@@ -59,7 +59,7 @@ async def test_upgrade_downgrade_upgrade(any_database_url: str | None, make_sett
         async with engine.connect() as conn:
             schema = await conn.run_sync(_schema)
             assert await conn.run_sync(_diff) == []
-        assert TRACKING_TABLES <= schema["tables"]
+        assert schema["tables"] >= TRACKING_TABLES
         assert schema["indexes"]["ix_predictions_model_ts"] == ["model", "ts"]
         assert schema["indexes"]["ix_predictions_principal_ts"] == ["principal", "ts"]
         assert ["request_id"] in schema["unique"]
@@ -72,7 +72,7 @@ async def test_upgrade_downgrade_upgrade(any_database_url: str | None, make_sett
         await migrate.downgrade(engine, "base")
         await migrate.upgrade(engine)
         async with engine.connect() as conn:
-            assert TRACKING_TABLES <= (await conn.run_sync(_schema))["tables"]
+            assert (await conn.run_sync(_schema))["tables"] >= TRACKING_TABLES
 
         # the bulk insert works on the migrated schema, and a replayed row is not duplicated
         metrics = Metrics()
