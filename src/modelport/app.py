@@ -15,8 +15,9 @@ from fastapi import FastAPI
 from modelport import __version__
 from modelport.api import problems
 from modelport.api.middleware import RequestContextMiddleware
-from modelport.api.routes import health, models, predict
+from modelport.api.routes import health, models, monitoring, predict, predictions, usage
 from modelport.bootstrap import Services, build_services
+from modelport.observability.tracing import TracingMiddleware
 from modelport.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = services
     problems.install(app)
-    for router in (health.router, models.router, predict.router):
+    for router in (health.router, models.router, predict.router, predictions.router,
+                   monitoring.router, usage.router):
         app.include_router(router)
     app.add_middleware(RequestContextMiddleware, metrics=services.metrics)
+    app.add_middleware(TracingMiddleware, tracing=services.tracing)  # outermost: spans the request
     return app

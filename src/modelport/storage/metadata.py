@@ -6,6 +6,7 @@ from sqlalchemy import MetaData
 
 from modelport.storage import tables  # noqa: F401
 from modelport.storage.base import Base
+from modelport.tracking import tables as tracking_tables  # noqa: F401
 
 
 def metadata() -> MetaData:
