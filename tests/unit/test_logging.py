@@ -20,7 +20,8 @@ async def test_json_log_lines_carry_request_id(make_settings: Any, capsys: pytes
         app = create_app(make_settings())
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=admin_headers) as c:
+            async with httpx.AsyncClient(transport=transport, base_url="http://t",
+                                         headers=admin_headers) as c:
                 r = await c.post("/api/v1/models/missing/predict", json={"features": [1]},
                                  headers={"X-Request-ID": "req-42"})
                 assert r.status_code == 404
