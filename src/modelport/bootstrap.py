@@ -18,6 +18,7 @@ from modelport.observability.metrics import Metrics
 from modelport.registry.registry import ModelRegistry
 from modelport.registry.store import ArtifactStore, make_store
 from modelport.runtime.manager import ModelManager
+from modelport.search.service import SearchService
 from modelport.settings import Settings
 from modelport.storage import migrate
 from modelport.storage.engine import SessionFactory, make_engine, make_session_factory
@@ -48,6 +49,7 @@ class Services:
     manager: ModelManager
     models: ModelService
     inference: InferenceService
+    search: SearchService
     state: ServiceState = field(default_factory=ServiceState)
 
     async def start(self, *, serve: bool = True) -> None:
@@ -58,7 +60,7 @@ class Services:
             if self.settings.demo_models and await self.registry.count() == 0:
                 from modelport.demo import register_demo_models
 
-                await register_demo_models(self.models)
+                await register_demo_models(self.models, text_models=self.settings.demo_text_models)
             if self.settings.preload:
                 await self.preload()
             self.state.started = True
@@ -102,7 +104,9 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None) -> Ser
         max_upload_bytes=settings.max_upload_bytes,
     )
     inference = InferenceService(registry, manager, metrics, max_rows=settings.max_batch_rows)
+    search = SearchService(sessions, inference, embed_batch=settings.search_embed_batch,
+                           max_top_k=settings.search_max_top_k, max_text=settings.max_string_length)
     return Services(
         settings=settings, engine=engine, sessions=sessions, store=store, metrics=metrics,
-        registry=registry, manager=manager, models=models, inference=inference,
+        registry=registry, manager=manager, models=models, inference=inference, search=search,
     )

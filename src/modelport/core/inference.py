@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import time
 
+from modelport.core.streaming import TokenStream
 from modelport.core.types import InferenceRequest, InferenceResponse
 from modelport.core.validation import validate_inputs
 from modelport.errors import InvalidInput, ModelportError
 from modelport.observability.metrics import Metrics
 from modelport.registry.manifest import ModelVersionInfo
 from modelport.registry.registry import ModelRegistry
+from modelport.runtime.base import Runtime
 from modelport.runtime.manager import ModelManager
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,44 @@ class InferenceService:
             model=info.name, version=info.version, outputs=outputs,
             latency_ms=latency * 1000, request_id=request.request_id, alias=alias,
         )
+
+    async def stream(self, request: InferenceRequest) -> TokenStream:
+        """Start a streaming generation (chat): resolve, validate, then pieces from ``runtime.stream``.
+
+        The model runs in worker threads (see :mod:`modelport.core.streaming`); the stream holds a
+        lease on the loaded version until it ends or is cancelled, and counts its outcome like
+        ``infer`` does. Bad requests fail here, before any response has started.
+        """
+        info: ModelVersionInfo | None = None
+        try:
+            info = await self.registry.resolve(request.model, request.version)
+            inputs = validate_inputs(info.signature, request.inputs, self.max_rows)
+            if next(iter(inputs.values())).shape[0] != 1:
+                raise InvalidInput("a streaming request takes exactly one row")
+            loaded = await self.manager.get(info)
+            if type(loaded.runtime).stream is Runtime.stream:
+                raise InvalidInput(f"model {info.name!r} ({info.flavor}) does not stream")
+            pieces = loaded.runtime.stream(inputs, dict(request.parameters))
+        except ModelportError as exc:
+            self._count(request, info, exc.code)
+            raise
+        loaded.inflight += 1
+        loaded.drained.clear()
+        resolved = info
+
+        def finished(stream: TokenStream, outcome: str) -> None:
+            loaded.inflight -= 1
+            if loaded.inflight == 0:
+                loaded.drained.set()
+            self._count(request, resolved, outcome)
+            if outcome == "ok":
+                self.metrics.inference_latency.labels(resolved.name).observe(
+                    time.perf_counter() - stream.started
+                )
+
+        stream = TokenStream(info, pieces, request_id=request.request_id, on_finish=finished)
+        await stream.prime()
+        return stream
 
     def _count(self, request: InferenceRequest, info: ModelVersionInfo | None, outcome: str) -> None:
         if info is None:
