@@ -134,7 +134,7 @@ class TransformersRuntime(Runtime):
 
     def warmup(self) -> None:
         if self.task == CLASSIFICATION:
-            super().warmup()
+            self._classify(["warm up"])  # zero-filled warm-up would be "", no tokens for some models
             return
         for _ in self.stream({"messages": np.array(["hi"], dtype=object)}, {"max_tokens": 1,
                                                                             "temperature": 0}):
@@ -170,6 +170,8 @@ class TransformersRuntime(Runtime):
     def _classify(self, sentences: list[str]) -> TensorDict:
         with self._tokenize:
             encoded = self.tokenizer(sentences, padding=True, truncation=True, return_tensors="pt")
+        if encoded["input_ids"].shape[1] == 0:
+            raise InvalidInput("texts must not be empty for this model")
         with torch.inference_mode():
             logits = self.model(**encoded).logits
         proba = torch.softmax(logits.float(), dim=-1).numpy().astype(np.float32)
