@@ -29,7 +29,7 @@ async def test_digit_png_is_classified_as_that_digit(client: httpx.AsyncClient) 
     session = ort.InferenceSession(digits_onnx()[0], providers=["CPUExecutionProvider"])
     offline_labels = session.run(["label"], {"input": x_test.astype(np.float32)})[0]
     # one image per digit, each one the model gets right offline
-    picks = [next(i for i in range(len(y_test)) if y_test[i] == d and offline_labels[i] == d) for d in range(10)]
+    picks = [next(i for i in range(len(y_test)) if y_test[i] == d == offline_labels[i]) for d in range(10)]
     for i in picks:
         files = {"file": (f"digit-{y_test[i]}.png", digit_png(x_test[i]), "image/png")}
         r = await client.post("/api/v1/models/digits/predict/file", files=files)

@@ -91,7 +91,8 @@ async def test_queries_find_their_topic_first(search_client: httpx.AsyncClient) 
 
     # metadata filter: only cooking documents, even for a sports query
     r = await c.post("/api/v1/collections/news/search",
-                     json={"query": "who won the game last night?", "top_k": 5, "filter": {"topic": "cooking"}})
+                     json={"query": "who won the game last night?", "top_k": 5,
+                           "filter": {"topic": "cooking"}})
     assert {h["id"] for h in r.json()["results"]} == {"c1", "c2", "c3"}
 
     # upsert replaces, delete removes

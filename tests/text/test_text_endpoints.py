@@ -36,7 +36,8 @@ async def text_client(artifacts: Artifacts, tmp_path: Path) -> AsyncIterator[htt
 
 async def test_embed(text_client: httpx.AsyncClient) -> None:
     r = await text_client.post("/api/v1/models/minilm/embed",
-                               json={"inputs": ["a dog runs in the park", "a puppy plays outside", "tax law"]})
+                               json={"inputs": ["a dog runs in the park", "a puppy plays outside",
+                                                "tax law"]})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["dimensions"] == 384 and len(body["embeddings"]) == 3
@@ -55,7 +56,8 @@ async def test_classify_matches_transformers(text_client: httpx.AsyncClient, art
     assert r.status_code == 200, r.text
     body = r.json()
     tokenizer = AutoTokenizer.from_pretrained(artifacts.classifier_dir, local_files_only=True)
-    model = AutoModelForSequenceClassification.from_pretrained(artifacts.classifier_dir, local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(artifacts.classifier_dir,
+                                                               local_files_only=True)
     with torch.inference_mode():
         logits = model(**tokenizer(texts, padding=True, return_tensors="pt")).logits
     expected = torch.softmax(logits, -1).numpy()
