@@ -131,7 +131,8 @@ def settings(make_settings: Any) -> Settings:
 
 @pytest.fixture
 def demo_settings(make_settings: Any) -> Settings:
-    return make_settings(demo_models=True)
+    # the text demo models (minilm, tiny-chat) are slow to register; text tests opt back in
+    return make_settings(demo_models=True, demo_text_models=False)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from modelport.observability.tracing import Tracing, tracing_from_env
 from modelport.registry.registry import ModelRegistry
 from modelport.registry.store import ArtifactStore, make_store
 from modelport.runtime.manager import ModelManager
+from modelport.search.service import SearchService
 from modelport.settings import Settings
 from modelport.storage import migrate
 from modelport.storage.engine import SessionFactory, make_engine, make_session_factory
@@ -54,6 +55,7 @@ class Services:
     tracking: Tracking
     cache: PredictionCache | None
     tracing: Tracing
+    search: SearchService
     state: ServiceState = field(default_factory=ServiceState)
 
     async def start(self, *, serve: bool = True) -> None:
@@ -65,7 +67,8 @@ class Services:
             if self.settings.demo_models and await self.registry.count() == 0:
                 from modelport.demo import register_demo_models
 
-                await register_demo_models(self.models, self.tracking.references)
+                await register_demo_models(self.models, self.tracking.references,
+                                           text_models=self.settings.demo_text_models)
             if self.settings.preload:
                 await self.preload()
             self.state.started = True
@@ -121,8 +124,10 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
         recorder=tracking.recorder, tracer=tracing.tracer, capture=settings.capture,
         capture_max_bytes=settings.capture_max_bytes,
     )
+    search = SearchService(sessions, inference, embed_batch=settings.search_embed_batch,
+                           max_top_k=settings.search_max_top_k, max_text=settings.max_string_length)
     return Services(
         settings=settings, engine=engine, sessions=sessions, store=store, metrics=metrics,
         registry=registry, manager=manager, models=models, inference=inference,
-        tracking=tracking, cache=cache, tracing=tracing,
+        tracking=tracking, cache=cache, tracing=tracing, search=search,
     )

@@ -4,6 +4,7 @@ They make a fresh ``modelport serve`` useful at once: ``iris`` (classifier, 4 fe
 ``breast-cancer`` (RandomForestClassifier(n_estimators=100), 30 features) and ``diabetes``
 (regressor, 10 features), each behind a ``production`` alias. Saved with skops, the safe format.
 Their training split is stored as each version's reference distribution, so drift works at once.
+Image and text demo models (``digits``, ``minilm``, ``tiny-chat``) live in :mod:`modelport.demo_text`.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def train_demo_models(out: Path) -> list[tuple[str, Path, str, dict[str, float]]
     return written
 
 
-async def register_demo_models(models: ModelService, references: ReferenceStore | None = None) -> None:
+async def register_demo_models(models: ModelService, references: ReferenceStore | None = None,
+                               *, text_models: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         trained = await asyncio.to_thread(train_demo_models, Path(tmp))
         data = await asyncio.to_thread(demo_training_data) if references is not None else {}
@@ -85,3 +87,37 @@ async def register_demo_models(models: ModelService, references: ReferenceStore 
             )
             if references is not None:
                 await references.store(name, info.version, data[name], source="training")
+        await register_media_demo_models(models, Path(tmp), text_models=text_models)
+
+
+async def register_media_demo_models(models: ModelService, tmp: Path, *, text_models: bool) -> None:
+    """``digits`` (ONNX, image uploads) always; ``minilm`` and ``tiny-chat`` with the [text] extra."""
+    from modelport.demo_text import (
+        DIGITS_PREPROCESSING,
+        MINILM_DESCRIPTION,
+        TINY_CHAT_DESCRIPTION,
+        build_tiny_chat,
+        digits_onnx,
+        minilm_path,
+        text_extra_installed,
+    )
+    from modelport.registry.manifest import ServingConfig
+
+    data, accuracy = await asyncio.to_thread(digits_onnx)
+    path = tmp / "digits.onnx"
+    path.write_bytes(data)
+    await models.register_file(
+        "digits", "onnx", path, description="Handwritten digit classifier (8x8 images, ONNX); "
+        "accepts image uploads", metrics={"accuracy": accuracy}, tags={"demo": "true"},
+        config=ServingConfig(preprocessing=DIGITS_PREPROCESSING), aliases=["production"],
+    )
+    if not text_models or not text_extra_installed():
+        return
+    minilm = minilm_path()
+    if minilm is not None:
+        await models.register_file("minilm", "sentence-transformers", minilm,
+                                   description=MINILM_DESCRIPTION, tags={"demo": "true"},
+                                   aliases=["production"])
+    chat_dir = await asyncio.to_thread(build_tiny_chat, tmp / "tiny-chat")
+    await models.register_file("tiny-chat", "transformers", chat_dir, description=TINY_CHAT_DESCRIPTION,
+                               tags={"demo": "true", "smoke-test": "true"}, aliases=["production"])

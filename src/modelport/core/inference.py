@@ -18,6 +18,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Tracer
 
 from modelport.cache import PredictionCache, cache_key
+from modelport.core.streaming import TokenStream
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict, batch_rows
 from modelport.core.validation import validate_inputs
 from modelport.errors import InvalidInput, ModelportError
@@ -25,6 +26,7 @@ from modelport.observability.metrics import Metrics
 from modelport.observability.tracing import timing_stages
 from modelport.registry.manifest import ModelVersionInfo
 from modelport.registry.registry import ModelRegistry
+from modelport.runtime.base import Runtime
 from modelport.runtime.manager import LoadedModel, ModelManager
 from modelport.tracking.log import PredictionRecorder
 from modelport.tracking.records import PredictionRecord, new_request_id, now
@@ -129,6 +131,44 @@ class InferenceService:
                                    is not None else self.capture_max_bytes),
                 trace_id=format(parent.trace_id, "032x") if parent.is_valid else None, span=ctx,
             ))
+
+    async def stream(self, request: InferenceRequest) -> TokenStream:
+        """Start a streaming generation (chat): resolve, validate, then pieces from ``runtime.stream``.
+
+        The model runs in worker threads (see :mod:`modelport.core.streaming`); the stream holds a
+        lease on the loaded version until it ends or is cancelled, and counts its outcome like
+        ``infer`` does. Bad requests fail here, before any response has started.
+        """
+        info: ModelVersionInfo | None = None
+        try:
+            info = await self.registry.resolve(request.model, request.version)
+            inputs = validate_inputs(info.signature, request.inputs, self.max_rows)
+            if next(iter(inputs.values())).shape[0] != 1:
+                raise InvalidInput("a streaming request takes exactly one row")
+            loaded = await self.manager.get(info)
+            if type(loaded.runtime).stream is Runtime.stream:
+                raise InvalidInput(f"model {info.name!r} ({info.flavor}) does not stream")
+            pieces = loaded.runtime.stream(inputs, dict(request.parameters))
+        except ModelportError as exc:
+            self._count(request, info, exc.code)
+            raise
+        loaded.inflight += 1
+        loaded.drained.clear()
+        resolved = info
+
+        def finished(stream: TokenStream, outcome: str) -> None:
+            loaded.inflight -= 1
+            if loaded.inflight == 0:
+                loaded.drained.set()
+            self._count(request, resolved, outcome)
+            if outcome == "ok":
+                self.metrics.inference_latency.labels(resolved.name).observe(
+                    time.perf_counter() - stream.started
+                )
+
+        stream = TokenStream(info, pieces, request_id=request.request_id, on_finish=finished)
+        await stream.prime()
+        return stream
 
     def _count(self, request: InferenceRequest, info: ModelVersionInfo | None, outcome: str) -> None:
         if info is None:
