@@ -12,7 +12,7 @@ from modelport.app import create_app
 async def test_live_ready_index(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health/live")).json() == {"status": "ok"}
     r = await client.get("/health/ready")
-    assert r.status_code == 200 and r.json()["checks"]["models_loaded"] == 3
+    assert r.status_code == 200 and r.json()["checks"]["models_loaded"] == 4  # iris, breast-cancer, diabetes, digits
     index = (await client.get("/")).json()
     assert index["service"] == "modelport" and index["links"]["docs"].endswith("/docs")
     assert (await client.get("/docs")).status_code == 200
@@ -43,7 +43,7 @@ async def test_metrics_count_routes_and_predictions(client: httpx.AsyncClient) -
     assert 'status="400"' in text
     assert 'modelport_predictions_total{model="iris",outcome="ok",protocol="rest",version="1"} 1.0' in text
     assert 'outcome="invalid_input"' in text
-    assert "modelport_model_load_seconds_count" in text and "modelport_models_loaded 3.0" in text
+    assert "modelport_model_load_seconds_count" in text and "modelport_models_loaded 4.0" in text
     assert "/health/live" not in text
 
 
