@@ -12,7 +12,8 @@ from modelport.app import create_app
 async def test_live_ready_index(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health/live")).json() == {"status": "ok"}
     r = await client.get("/health/ready")
-    assert r.status_code == 200 and r.json()["checks"]["models_loaded"] == 4  # iris, breast-cancer, diabetes, digits
+    # iris, breast-cancer, diabetes, digits
+    assert r.status_code == 200 and r.json()["checks"]["models_loaded"] == 4
     index = (await client.get("/")).json()
     assert index["service"] == "modelport" and index["links"]["docs"].endswith("/docs")
     assert (await client.get("/docs")).status_code == 200
