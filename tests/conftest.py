@@ -96,18 +96,29 @@ def rabbitmq_url() -> str:
     return need_service(RABBITMQ_URL, 5672, "RabbitMQ")
 
 
+FAKE_FLAVORS = {
+    "test-sum": "tests.fixtures.runtimes:SumRuntime",
+    "test-failing": "tests.fixtures.runtimes:FailingRuntime",
+    "test-slow": "tests.fixtures.runtimes:SlowRuntime",
+    "test-echo": "tests.fixtures.runtimes:EchoLengthRuntime",
+}
+
+
+@contextmanager
+def fake_flavors_registered() -> Iterator[None]:
+    """The fake runtimes as flavors for the duration (module-scoped fixtures use this directly)."""
+    FLAVORS.update(FAKE_FLAVORS)
+    try:
+        yield
+    finally:
+        for key in FAKE_FLAVORS:
+            FLAVORS.pop(key, None)
+
+
 @pytest.fixture
 def fake_flavors() -> Iterator[None]:
-    added = {
-        "test-sum": "tests.fixtures.runtimes:SumRuntime",
-        "test-failing": "tests.fixtures.runtimes:FailingRuntime",
-        "test-slow": "tests.fixtures.runtimes:SlowRuntime",
-        "test-echo": "tests.fixtures.runtimes:EchoLengthRuntime",
-    }
-    FLAVORS.update(added)
-    yield
-    for key in added:
-        FLAVORS.pop(key, None)
+    with fake_flavors_registered():
+        yield
 
 
 def write_fake_artifact(tmp: Path, name: str = "fake.json", **options: Any) -> Path:
@@ -116,17 +127,22 @@ def write_fake_artifact(tmp: Path, name: str = "fake.json", **options: Any) -> P
     return path
 
 
+def build_test_settings(home: Path, **overrides: Any) -> Settings:
+    """Test settings in ``home``; ``make_settings`` uses it, module-scoped fixtures call it directly."""
+    values: dict[str, Any] = {
+        "home": home,
+        "demo_models": False,
+        "log_format": "console",
+        "grpc_enabled": False,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Any:
     def factory(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "home": tmp_path / "home",
-            "demo_models": False,
-            "log_format": "console",
-            "grpc_enabled": False,
-        }
-        values.update(overrides)
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return build_test_settings(tmp_path / "home", **overrides)
 
     return factory
 

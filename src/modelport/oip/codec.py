@@ -162,6 +162,10 @@ def _cast_numbers(name: str, datatype: str, arr: Tensor) -> Tensor:
         info = np.iinfo(target)
         if arr.min() < info.min or arr.max() > info.max:
             raise InvalidInput(f"input {name!r}: a value is out of range for {datatype}")
+    elif target.kind == "f" and arr.size and target.itemsize < arr.dtype.itemsize:
+        finite = arr[np.isfinite(arr)]
+        if finite.size and np.abs(finite).max() > np.finfo(target).max:
+            raise InvalidInput(f"input {name!r}: a value is out of range for {datatype}")
     return arr.astype(target, copy=False)
 
 
@@ -182,13 +186,25 @@ def decode_json(name: str, datatype: str, shape: Sequence[Any], data: Any) -> Te
         arr = np.empty(count, dtype=object)
         arr[:] = flat
         return arr.reshape(dims)
-    if not all(isinstance(v, int | float) for v in flat):  # bool is an int
+    kinds = {type(v) for v in flat}
+    if not kinds <= {int, float, bool}:
         raise InvalidInput(f"input {name!r}: {datatype} data must hold numbers")
+    target = NUMERIC[datatype]
+    if target.kind in "iu" and float not in kinds:
+        # straight from Python ints: exact for all 64 bits, and numpy refuses out-of-range values
+        return _exact(name, datatype, flat).reshape(dims)
     try:
-        arr = np.asarray(flat)
-    except (OverflowError, ValueError):
+        arr = np.asarray(flat, dtype=np.float64 if target.kind == "f" or float in kinds else None)
+    except OverflowError:
         raise InvalidInput(f"input {name!r}: a value is out of range for {datatype}") from None
     return _cast_numbers(name, datatype, arr).reshape(dims)
+
+
+def _exact(name: str, datatype: str, values: Sequence[Any]) -> Tensor:
+    try:
+        return np.array(values, dtype=NUMERIC[datatype])
+    except OverflowError:
+        raise InvalidInput(f"input {name!r}: a value is out of range for {datatype}") from None
 
 
 def decode_contents(name: str, datatype: str, shape: Sequence[Any], values: Sequence[Any]) -> Tensor:
@@ -204,13 +220,9 @@ def decode_contents(name: str, datatype: str, shape: Sequence[Any], values: Sequ
         arr = np.empty(count, dtype=object)
         arr[:] = list(values)
         return arr.reshape(dims)
-    try:
-        arr = np.asarray(values)
-    except (OverflowError, ValueError):
-        raise InvalidInput(f"input {name!r}: a value is out of range for {datatype}") from None
-    if not count:
-        return np.empty(dims, dtype=NUMERIC[datatype])
-    return _cast_numbers(name, datatype, arr).reshape(dims)
+    # the contents field already has the element type of the datatype; only ranges can be wrong
+    # (INT8 values travel in int32 fields)
+    return _exact(name, datatype, values).reshape(dims)
 
 
 # ------------------------------------------------------------------------------------ encode
