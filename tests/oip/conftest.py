@@ -64,7 +64,13 @@ async def oip_client(oip_app: FastAPI, admin_headers: dict[str, str]) -> AsyncIt
 def http_client(oip_server: LiveServer) -> Iterator[Any]:
     import tritonclient.http as httpclient
 
-    client = httpclient.InferenceServerClient(oip_server.http_address)
+    class HttpClient(httpclient.InferenceServerClient):  # type: ignore[misc]
+        def __del__(self) -> None:
+            """Closed by the fixture, in the thread that made it. The stock ``__del__`` closes again
+            from whichever thread the garbage collector runs in (e.g. a gRPC stream callback
+            thread), and gevent refuses that with InvalidThreadUseError."""
+
+    client = HttpClient(oip_server.http_address)
     yield client
     client.close()
 

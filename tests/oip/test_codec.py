@@ -64,7 +64,8 @@ def test_bytes_use_4_byte_little_endian_length_prefixes() -> None:
     arr = np.array(["hé", "", "abc"], dtype=object)
     datatype, raw = codec.binary_data(arr)
     assert datatype == "BYTES"
-    assert bytes(raw) == struct.pack("<I", 3) + "hé".encode() + struct.pack("<I", 0) + struct.pack("<I", 3) + b"abc"
+    prefix = struct.Struct("<I").pack
+    assert bytes(raw) == prefix(3) + "hé".encode() + prefix(0) + prefix(3) + b"abc"
     decoded = codec.decode_binary("x", "BYTES", [3], raw)
     assert decoded.tolist() == ["hé".encode(), b"", b"abc"]
     assert codec.json_data(arr) == ["hé", "", "abc"]

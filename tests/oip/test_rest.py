@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import struct
+import zlib
 
 import httpx
 import numpy as np
@@ -181,7 +182,8 @@ async def test_binary_data_output_for_every_output(oip_client: httpx.AsyncClient
     ({"inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP64", "data": IRIS_ROW,
                   "parameters": {"binary_data_size": 32}}]}, b"\x00" * 32, "both data and"),
 ])
-async def test_binary_errors(oip_client: httpx.AsyncClient, header: dict, chunk: bytes, fragment: str) -> None:
+async def test_binary_errors(oip_client: httpx.AsyncClient, header: dict, chunk: bytes,
+                            fragment: str) -> None:
     body, headers = binary_body(header, chunk)
     r = await oip_client.post("/v2/models/iris/infer", content=body, headers=headers)
     assert r.status_code == 400 and fragment in r.json()["error"], r.text
@@ -227,10 +229,9 @@ async def test_non_utf8_bytes_for_a_text_model_is_a_400(oip_client: httpx.AsyncC
 async def test_gzip_and_deflate_request_bodies(oip_client: httpx.AsyncClient) -> None:
     request = json.dumps({"inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP64",
                                       "data": IRIS_ROW}]}).encode()
-    import zlib
-
     for encoding, data in (("gzip", gzip.compress(request)), ("deflate", zlib.compress(request))):
-        r = await oip_client.post("/v2/models/iris/infer", content=data, headers={"Content-Encoding": encoding})
+        r = await oip_client.post("/v2/models/iris/infer", content=data,
+                                  headers={"Content-Encoding": encoding})
         assert r.status_code == 200, r.text
         assert r.json()["outputs"][0]["data"] == [0]
     r = await oip_client.post("/v2/models/iris/infer", content=request, headers={"Content-Encoding": "br"})
