@@ -1,6 +1,6 @@
 """Servers for the OIP tests, shared per module (starting one with the demo models costs seconds).
 
-Each holds the demo models plus ``echo`` (a BYTES-in, BYTES-out model). Tests that unload models
+Each holds the demo models plus ``echo`` (BYTES in and out) and ``failing``. Tests that unload models
 put them back, so the module-wide server stays in the same state between tests.
 """
 
@@ -26,9 +26,12 @@ from tests.conftest import (
 )
 
 
-async def register_echo(services: Services, tmp: Path) -> None:
+async def register_fakes(services: Services, tmp: Path) -> None:
+    """``echo`` (text in and out) and ``failing`` (raises on every request)."""
     await services.models.register_file("echo", "test-echo", write_fake_artifact(tmp, "echo.json"),
                                         aliases=["production"])
+    await services.models.register_file("failing", "test-failing",
+                                        write_fake_artifact(tmp, "failing.json", n_features=2))
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,7 @@ def oip_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]
     tmp = tmp_path_factory.mktemp("oip-live")
     settings = build_test_settings(tmp / "home", demo_models=True, grpc_enabled=True, grpc_port=0)
     with fake_flavors_registered(), serve_in_thread(create_app(settings)) as server:
-        server.run(register_echo(server.services, tmp))
+        server.run(register_fakes(server.services, tmp))
         yield server
 
 
@@ -48,7 +51,7 @@ async def oip_app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Fas
     app = create_app(build_test_settings(tmp / "home", demo_models=True))
     with fake_flavors_registered():
         async with app.router.lifespan_context(app):
-            await register_echo(app.state.services, tmp)
+            await register_fakes(app.state.services, tmp)
             yield app
 
 

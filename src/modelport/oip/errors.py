@@ -14,6 +14,7 @@ import orjson
 from starlette.responses import Response
 
 from modelport.errors import (
+    Conflict,
     DeadlineExceeded,
     Forbidden,
     ModelportError,
@@ -35,6 +36,7 @@ _GRPC_CODES: tuple[tuple[type[ModelportError], grpc.StatusCode], ...] = (
     (PayloadTooLarge, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (Overloaded, grpc.StatusCode.UNAVAILABLE),  # Unavailable is a subclass
     (DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
+    (Conflict, grpc.StatusCode.FAILED_PRECONDITION),
 )
 
 
