@@ -23,6 +23,12 @@ PROTOCOLS = ("http", "grpc")
 MODULES: dict[str, Any] = {"http": httpclient, "grpc": grpcclient}
 
 
+def creds(protocol: str, headers: dict[str, str]) -> dict[str, str]:
+    """gRPC metadata keys must be lower-case (tritonclient.grpc passes headers through as
+    metadata); a fresh dict for HTTP, since tritonclient.http adds its own entries to it."""
+    return {k.lower(): v for k, v in headers.items()} if protocol == "grpc" else dict(headers)
+
+
 @pytest.fixture
 def clients(http_client: Any, grpc_client: Any) -> dict[str, Any]:
     return {"http": http_client, "grpc": grpc_client}
@@ -44,8 +50,8 @@ def infer(protocol: str, client: Any, model: str, inputs: dict[str, np.ndarray],
     if outputs is not None:
         requested = [module.InferRequestedOutput(o, binary_data=binary) if protocol == "http"
                      else module.InferRequestedOutput(o) for o in outputs]
-    # a copy: tritonclient.http adds Inference-Header-Content-Length to the dict it is given
-    return client.infer(model, tensors, model_version=version, outputs=requested, headers=dict(headers))
+    return client.infer(model, tensors, model_version=version, outputs=requested,
+                        headers=creds(protocol, headers))
 
 
 def api_v1(server: LiveServer, model: str, rows: np.ndarray, headers: dict[str, str]) -> dict[str, Any]:
@@ -58,15 +64,16 @@ def api_v1(server: LiveServer, model: str, rows: np.ndarray, headers: dict[str, 
 
 def test_server_and_model_metadata(clients: dict[str, Any], admin_headers: dict[str, str]) -> None:
     for protocol, client in clients.items():
-        assert client.is_server_live(headers=admin_headers), protocol
-        assert client.is_server_ready(headers=admin_headers), protocol
-        assert client.is_model_ready("iris", headers=admin_headers), protocol
-        assert client.is_model_ready("iris", "production", headers=admin_headers), protocol
+        headers = creds(protocol, admin_headers)
+        assert client.is_server_live(headers=headers), protocol
+        assert client.is_server_ready(headers=headers), protocol
+        assert client.is_model_ready("iris", headers=headers), protocol
+        assert client.is_model_ready("iris", "production", headers=headers), protocol
         kwargs = {"as_json": True} if protocol == "grpc" else {}
-        server = client.get_server_metadata(headers=admin_headers, **kwargs)
+        server = client.get_server_metadata(headers=headers, **kwargs)
         assert server["name"] == "modelport", protocol
         assert {"binary_tensor_data", "model_repository"} <= set(server["extensions"])
-        meta = client.get_model_metadata("breast-cancer", headers=admin_headers, **kwargs)
+        meta = client.get_model_metadata("breast-cancer", headers=headers, **kwargs)
         assert meta["name"] == "breast-cancer" and meta["versions"] == ["1"] and meta["platform"] == "sklearn"
         [inp] = meta["inputs"]
         # gRPC's JSON rendering of int64 shapes uses strings
@@ -169,7 +176,7 @@ def test_errors(clients: dict[str, Any], admin_headers: dict[str, str], case: st
 def test_grpc_stream_infer(grpc_client: Any, admin_headers: dict[str, str]) -> None:
     results: queue.Queue[tuple[Any, Any]] = queue.Queue()
     grpc_client.start_stream(callback=lambda result, error: results.put((result, error)),
-                             headers=admin_headers)
+                             headers=creds("grpc", admin_headers))
     try:
         for rows, model in ((1, "iris"), (4, "iris"), (1, "nope")):
             tensor = grpcclient.InferInput("input", [rows, 4], "FP64")
