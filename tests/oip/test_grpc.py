@@ -175,3 +175,36 @@ def test_credentials_helper() -> None:
 ])
 def test_error_tree_to_grpc_codes(error: Exception, code: grpc.StatusCode) -> None:
     assert grpc_code(error) == code  # type: ignore[arg-type]
+
+
+def test_translation_to_the_canonical_request(oip_server: LiveServer, stub: Any,
+                                              admin_headers: dict[str, str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    inference = oip_server.services.inference
+    seen: list[Any] = []
+    original = inference.infer
+
+    async def recording(request: Any) -> Any:
+        seen.append(request)
+        return await original(request)
+
+    monkeypatch.setattr(inference, "infer", recording)
+    message = iris_request(load_iris().data[:2], model_version="production")
+    message.parameters["flag"].bool_param = True
+    message.parameters["count"].int64_param = -3
+    message.parameters["ratio"].double_param = 0.5
+    message.parameters["label"].string_param = "x"
+    message.outputs.add(name="probabilities")
+    started = time.monotonic()
+    response = stub.ModelInfer(message, timeout=20,
+                               metadata=[*metadata(admin_headers), ("x-request-id", "trace-1")])
+    [request] = seen
+    assert (request.model, request.version, request.protocol) == ("iris", "production", "grpc")
+    assert request.parameters == {"flag": True, "count": -3, "ratio": 0.5, "label": "x"}
+    assert request.outputs == ["probabilities"] and request.request_id == "trace-1"
+    assert request.principal == "anonymous"
+    assert request.inputs["input"].shape == (2, 4)
+    assert started + 15 < request.deadline <= time.monotonic() + 20
+    assert [o.name for o in response.outputs] == ["probabilities"]

@@ -11,6 +11,7 @@ import zlib
 import httpx
 import numpy as np
 import pytest
+from fastapi import FastAPI
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
@@ -273,3 +274,14 @@ async def test_unloaded_model_still_serves_by_loading_on_demand(oip_client: http
         "inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP64", "data": IRIS_ROW}]})
     assert r.status_code == 200
     assert (await oip_client.get("/v2/models/iris/ready")).status_code == 200
+
+
+async def test_unexpected_failure_is_a_generic_500(oip_app: FastAPI, oip_client: httpx.AsyncClient,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(request: object) -> None:
+        raise KeyError("secret internal detail")
+
+    monkeypatch.setattr(oip_app.state.services.inference, "infer", broken)
+    r = await oip_client.post("/v2/models/iris/infer", json={
+        "inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP64", "data": IRIS_ROW}]})
+    assert (r.status_code, r.json()) == (500, {"error": "Internal Server Error"})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -162,7 +163,9 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     async def ModelInfer(self, request: pb.ModelInferRequest,
                          context: grpc.aio.ServicerContext[Any, Any]) -> pb.ModelInferResponse:
         async def work(principal: Principal | None) -> pb.ModelInferResponse:
-            return await self._infer(request, principal, request_id_var.get())
+            remaining = context.time_remaining()  # the client's deadline, if it set one
+            deadline = None if remaining is None else time.monotonic() + remaining
+            return await self._infer(request, principal, request_id_var.get(), deadline)
 
         return await self._call(context, "predict", work)
 
@@ -183,13 +186,13 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                 yield pb.ModelStreamInferResponse(infer_response=response)
 
     async def _infer(self, request: pb.ModelInferRequest, principal: Principal | None,
-                     request_id: str) -> pb.ModelInferResponse:
+                     request_id: str, deadline: float | None = None) -> pb.ModelInferResponse:
         result = await self.services.inference.infer(InferenceRequest(
             model=request.model_name, version=request.model_version or None,
             inputs=decode_request(request),
             parameters={k: _parameter(v) for k, v in request.parameters.items()},
             outputs=[o.name for o in request.outputs] or None, request_id=request_id,
-            protocol="grpc", principal=principal.id if principal else None,
+            protocol="grpc", principal=principal.id if principal else None, deadline=deadline,
         ))
         return encode_response(result, request.id, raw=bool(request.raw_input_contents))
 

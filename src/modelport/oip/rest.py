@@ -15,12 +15,14 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from modelport.api.deps import Principal, ServicesDep, require
 from modelport.api.responses import dumps
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict
-from modelport.errors import InvalidInput, ModelportError, PayloadTooLarge, UnsupportedMediaType
+from modelport.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from modelport.observability.context import current_request_id
 from modelport.oip import codec, dataplane
 from modelport.oip.errors import error_response
@@ -37,7 +39,8 @@ BINARY_MEDIA_TYPE = "application/octet-stream"
 
 
 class OIPRoute(APIRoute):
-    """Maps every domain error raised in a /v2 route (or its dependencies) to ``{"error": ...}``."""
+    """Maps every error raised in a /v2 route (or its dependencies) to ``{"error": ...}``; the
+    app's own handlers keep only framework errors (404/405/413 before a route runs)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -45,7 +48,9 @@ class OIPRoute(APIRoute):
         async def route(request: Request) -> Response:
             try:
                 return await handler(request)
-            except ModelportError as exc:
+            except (StarletteHTTPException, RequestValidationError):
+                raise
+            except Exception as exc:  # domain errors keep their status; anything else is a 500
                 return error_response(exc)
 
         return route
