@@ -2,7 +2,7 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev
+EXTRAS ?= dev,text
 PYTEST_ARGS ?=
 
 .PHONY: install install-text serve test lint fmt bench bench-quick proto proto-check clean

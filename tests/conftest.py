@@ -154,7 +154,8 @@ def settings(make_settings: Any) -> Settings:
 
 @pytest.fixture
 def demo_settings(make_settings: Any) -> Settings:
-    return make_settings(demo_models=True)
+    # the text demo models (minilm, tiny-chat) are slow to register; text tests opt back in
+    return make_settings(demo_models=True, demo_text_models=False)
 
 
 @pytest.fixture
@@ -264,6 +265,6 @@ def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", timeout: float = 60.0
 @pytest.fixture
 def live_server(make_settings: Any) -> Iterator[LiveServer]:
     """A real HTTP + gRPC server on free ports with the demo models (iris, breast-cancer, diabetes)."""
-    settings = make_settings(demo_models=True, grpc_enabled=True, grpc_port=0)
+    settings = make_settings(demo_models=True, demo_text_models=False, grpc_enabled=True, grpc_port=0)
     with serve_in_thread(create_app(settings)) as server:
         yield server

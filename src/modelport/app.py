@@ -15,8 +15,19 @@ from fastapi import FastAPI
 from modelport import __version__
 from modelport.api import problems
 from modelport.api.middleware import RequestContextMiddleware
-from modelport.api.routes import health, models, predict
+from modelport.api.routes import (
+    collections,
+    files,
+    health,
+    models,
+    monitoring,
+    predict,
+    predictions,
+    text,
+    usage,
+)
 from modelport.bootstrap import Services, build_services
+from modelport.observability.tracing import TracingMiddleware
 from modelport.oip import rest as oip_rest
 from modelport.oip.grpc import start_grpc_server
 from modelport.settings import Settings
@@ -25,7 +36,8 @@ log = logging.getLogger(__name__)
 
 DESCRIPTION = """Serve, train and track machine-learning models behind one fast, secure API.
 
-* `/api/v1`: JSON REST API (models, predictions)
+* `/api/v1`: JSON REST API (models, predictions, text, image uploads, search collections)
+* `/v1`: OpenAI-compatible API (models, embeddings, chat completions)
 * `/v2`: Open Inference Protocol (KServe v2 / Triton) REST, binary tensor data, model repository;
   the same protocol over gRPC on `MODELPORT_GRPC_PORT`
 """
@@ -61,7 +73,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = services
     problems.install(app)
-    for router in (health.router, models.router, predict.router, oip_rest.router):
+    for router in (health.router, models.router, predict.router, predictions.router,
+                   monitoring.router, usage.router, oip_rest.router):
         app.include_router(router)
+    for router in (text.router, files.router, collections.router):
+        app.include_router(router)
+    from modelport.openai.routes import router as openai_router
+
+    app.include_router(openai_router)
     app.add_middleware(RequestContextMiddleware, metrics=services.metrics)
+    app.add_middleware(TracingMiddleware, tracing=services.tracing)  # outermost: spans the request
     return app

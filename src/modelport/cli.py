@@ -68,15 +68,17 @@ def serve(
 
 @models_app.command("register")
 def models_register(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    name: Annotated[str, typer.Option(help="Model name")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=True, readable=True,
+                                         help="Artifact file, or a model directory (HF flavors)")],
+    name: Annotated[str | None, typer.Option(help="Model name (default: the file or directory name)")] = None,
     flavor: Annotated[str, typer.Option(help="sklearn, onnx, ...")] = "sklearn",
     description: Annotated[str, typer.Option()] = "",
     alias: Annotated[list[str] | None, typer.Option(help="Aliases to point at the new version")] = None,
 ) -> None:
-    """Register FILE as a new version of a model."""
+    """Register FILE (or a model directory) as a new version of a model."""
+    model_name = name or file.resolve().name.split(".")[0]
     info = run_with_services(lambda s: s.models.register_file(
-        name, flavor, file, filename=file.name, description=description, aliases=alias or []
+        model_name, flavor, file, filename=file.name, description=description, aliases=alias or []
     ))
     console.print(f"registered [bold]{info.name}[/bold] version {info.version} (sha256 {info.sha256[:12]})")
 
@@ -118,3 +120,7 @@ def models_rm(name: str, version: int) -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

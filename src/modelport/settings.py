@@ -39,6 +39,9 @@ class Settings(BaseSettings):
 
     # --- models
     demo_models: bool = True
+    demo_text_models: bool = Field(
+        default=True, description="with the [text] extra, also register minilm and tiny-chat demos"
+    )
     preload: bool = True
     max_loaded_models: int = Field(default=32, ge=1)
     registry_cache_ttl_s: float = Field(default=2.0, ge=0)
@@ -49,6 +52,13 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     max_batch_rows: int = Field(default=1024, ge=1)
     max_string_length: int = Field(default=65_536, ge=1)
+
+    # --- text, images, search
+    max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_image_pixels: int = Field(default=40_000_000, ge=1)
+    search_embed_batch: int = Field(default=64, ge=1, le=4096)
+    search_max_top_k: int = Field(default=100, ge=1)
+    chat_max_tokens: int = Field(default=4096, ge=1)
 
     # --- execution (adaptive batching, backpressure, deadlines)
     max_batch_size: int = Field(default=64, ge=1)
@@ -72,6 +82,8 @@ class Settings(BaseSettings):
     capture_max_bytes: int = Field(default=65_536, ge=0)
     log_flush_interval_s: float = Field(default=0.5, gt=0)
     log_buffer_max: int = Field(default=100_000, ge=1)
+    log_write_timeout_s: float = Field(default=10.0, gt=0)
+    log_retry_max_s: float = Field(default=30.0, gt=0)
     cache_enabled: bool = True
     cache_ttl_s: float = Field(default=300.0, ge=0)
     cache_max_entries: int = Field(default=10_000, ge=0)

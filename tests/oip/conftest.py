@@ -38,7 +38,8 @@ async def register_fakes(services: Services, tmp: Path) -> None:
 def oip_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """uvicorn + gRPC on free ports, in a thread."""
     tmp = tmp_path_factory.mktemp("oip-live")
-    settings = build_test_settings(tmp / "home", demo_models=True, grpc_enabled=True, grpc_port=0)
+    settings = build_test_settings(tmp / "home", demo_models=True, demo_text_models=False,
+                                   grpc_enabled=True, grpc_port=0)
     with fake_flavors_registered(), serve_in_thread(create_app(settings)) as server:
         server.run(register_fakes(server.services, tmp))
         yield server
@@ -48,7 +49,7 @@ def oip_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]
 async def oip_app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FastAPI]:
     """The ASGI app (lifespan running, no gRPC) for plain-httpx tests."""
     tmp = tmp_path_factory.mktemp("oip-asgi")
-    app = create_app(build_test_settings(tmp / "home", demo_models=True))
+    app = create_app(build_test_settings(tmp / "home", demo_models=True, demo_text_models=False))
     with fake_flavors_registered():
         async with app.router.lifespan_context(app):
             await register_fakes(app.state.services, tmp)

@@ -16,6 +16,7 @@ from modelport.errors import InvalidInput, UnsafeArtifact
 from modelport.registry.manifest import ModelVersionInfo, ServingConfig, Signature
 from modelport.registry.registry import ModelRegistry, check_name
 from modelport.registry.store import copy_hashing, file_digest
+from modelport.runtime.archive import pack_directory
 from modelport.runtime.base import Runtime
 from modelport.runtime.manager import ModelManager
 from modelport.runtime.registry import runtime_class
@@ -74,7 +75,19 @@ class ModelService:
     ) -> ModelVersionInfo:
         check_name(name)
         cls = runtime_class(flavor)
-        suffix = Path(filename or path.name).suffix.lower()
+        if await asyncio.to_thread(path.is_dir):
+            if not cls.accepts_directory:
+                raise InvalidInput(f"flavor {flavor!r} takes a single file, not a directory")
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=self.tmp_dir) as tmp:
+                packed = await asyncio.to_thread(pack_directory, path, Path(tmp) / "model.zip")
+                return await self.register_file(
+                    name, flavor, packed, filename="model.zip", signature=signature,
+                    description=description, tags=tags, metrics=metrics, config=config,
+                    aliases=aliases, job_id=job_id,
+                )
+        fname = (filename or path.name).lower()
+        suffix = next((s for s in cls.suffixes if fname.endswith(s)), Path(fname).suffix)
         if cls.suffixes and suffix not in cls.suffixes:
             suffix = cls.suffixes[0]
         if flavor == "sklearn":

@@ -29,6 +29,8 @@ class Runtime(ABC):
     batchable: ClassVar[bool] = True
     #: file suffixes the runtime can load; a registration with another one is refused
     suffixes: ClassVar[tuple[str, ...]] = ()
+    #: whether a model directory may be registered (packed into a zip artifact, see runtime/archive.py)
+    accepts_directory: ClassVar[bool] = False
 
     def __init__(self, artifact: Path, signature: Signature | None = None,
                  options: dict[str, Any] | None = None) -> None:

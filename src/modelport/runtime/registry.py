@@ -11,6 +11,8 @@ from modelport.runtime.base import Runtime
 FLAVORS: dict[str, str] = {
     "sklearn": "modelport.runtime.sklearn:SklearnRuntime",
     "onnx": "modelport.runtime.onnx:OnnxRuntime",
+    "sentence-transformers": "modelport.runtime.sentence_transformers:SentenceTransformersRuntime",
+    "transformers": "modelport.runtime.transformers:TransformersRuntime",
 }
 
 

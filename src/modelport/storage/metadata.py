@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from modelport.search import tables as search_tables  # noqa: F401
 from modelport.storage import tables  # noqa: F401
 from modelport.storage.base import Base
+from modelport.tracking import tables as tracking_tables  # noqa: F401
 
 
 def metadata() -> MetaData:

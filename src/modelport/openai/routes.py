@@ -1,0 +1,66 @@
+"""The ``/v1`` router: thin translation to the core, errors as OpenAI error objects."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from starlette.responses import Response, StreamingResponse
+
+from modelport.api.deps import Principal, ServicesDep, require
+from modelport.api.responses import FastJSONResponse
+from modelport.errors import ModelNotFound
+from modelport.observability.context import current_request_id
+from modelport.openai import chat
+from modelport.openai.embeddings import create_embeddings
+from modelport.openai.errors import OpenAIRoute
+from modelport.openai.models import split_model
+from modelport.openai.schemas import ChatCompletionRequest, EmbeddingRequest
+
+router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute)
+PredictDep = Annotated[Principal, require("predict")]
+ReadDep = Annotated[Principal, require("models:read")]
+
+
+def _model_object(name: str, created: float) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": int(created), "owned_by": "modelport"}
+
+
+@router.get("/models", summary="List models (OpenAI format)")
+async def list_models(services: ServicesDep, _p: ReadDep) -> FastJSONResponse:
+    models = await services.registry.list_models()
+    data = [_model_object(m.name, m.created_at.timestamp()) for m in models]
+    return FastJSONResponse({"object": "list", "data": data})
+
+
+@router.get("/models/{model}", summary="Retrieve a model (OpenAI format)")
+async def retrieve_model(model: str, services: ServicesDep, _p: ReadDep) -> FastJSONResponse:
+    name, version = split_model(model)
+    try:
+        info = await services.registry.resolve(name, version)
+    except ModelNotFound:
+        raise ModelNotFound(f"The model `{model[:128]}` does not exist") from None
+    return FastJSONResponse(_model_object(model, info.created_at.timestamp()))
+
+
+@router.post("/embeddings", summary="Create embeddings (OpenAI format)")
+async def embeddings(body: EmbeddingRequest, services: ServicesDep,
+                     principal: PredictDep) -> FastJSONResponse:
+    result = await create_embeddings(services.inference, body, request_id=current_request_id(),
+                                     principal=principal.id)
+    return FastJSONResponse(result)
+
+
+@router.post("/chat/completions", summary="Create a chat completion, streamed with SSE if asked")
+async def chat_completions(body: ChatCompletionRequest, services: ServicesDep,
+                           principal: PredictDep) -> Response:
+    stream = await chat.start(services.inference, body, request_id=current_request_id(),
+                              principal=principal.id, max_tokens_limit=services.settings.chat_max_tokens)
+    if not body.stream:
+        try:
+            return FastJSONResponse(await chat.complete(stream, body.model))
+        finally:
+            stream.cancel()
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    return StreamingResponse(chat.sse(stream, body.model, include_usage), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
