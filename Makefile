@@ -30,6 +30,14 @@ lint: install
 fmt: install
 	$(BIN)/ruff check --fix src tests bench
 
+# Regenerate the OIP gRPC stubs (committed) from src/modelport/oip/proto/grpc_service.proto.
+proto: install
+	$(BIN)/python scripts/gen_proto.py
+
+# Fail if the committed stubs differ from a fresh generation (`make test` runs the same test).
+proto-check: install
+	$(BIN)/python -m pytest -q tests/oip/test_generated.py
+
 bench: install
 	$(BIN)/python -m bench.run
 

@@ -7,17 +7,23 @@ Tests that need PostgreSQL, Redis or RabbitMQ take the ``postgres_url`` / ``redi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
+import threading
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 
 from modelport.app import create_app
@@ -90,17 +96,29 @@ def rabbitmq_url() -> str:
     return need_service(RABBITMQ_URL, 5672, "RabbitMQ")
 
 
+FAKE_FLAVORS = {
+    "test-sum": "tests.fixtures.runtimes:SumRuntime",
+    "test-failing": "tests.fixtures.runtimes:FailingRuntime",
+    "test-slow": "tests.fixtures.runtimes:SlowRuntime",
+    "test-echo": "tests.fixtures.runtimes:EchoLengthRuntime",
+}
+
+
+@contextmanager
+def fake_flavors_registered() -> Iterator[None]:
+    """The fake runtimes as flavors for the duration (module-scoped fixtures use this directly)."""
+    FLAVORS.update(FAKE_FLAVORS)
+    try:
+        yield
+    finally:
+        for key in FAKE_FLAVORS:
+            FLAVORS.pop(key, None)
+
+
 @pytest.fixture
 def fake_flavors() -> Iterator[None]:
-    added = {
-        "test-sum": "tests.fixtures.runtimes:SumRuntime",
-        "test-failing": "tests.fixtures.runtimes:FailingRuntime",
-        "test-slow": "tests.fixtures.runtimes:SlowRuntime",
-    }
-    FLAVORS.update(added)
-    yield
-    for key in added:
-        FLAVORS.pop(key, None)
+    with fake_flavors_registered():
+        yield
 
 
 def write_fake_artifact(tmp: Path, name: str = "fake.json", **options: Any) -> Path:
@@ -109,17 +127,22 @@ def write_fake_artifact(tmp: Path, name: str = "fake.json", **options: Any) -> P
     return path
 
 
+def build_test_settings(home: Path, **overrides: Any) -> Settings:
+    """Test settings in ``home``; ``make_settings`` uses it, module-scoped fixtures call it directly."""
+    values: dict[str, Any] = {
+        "home": home,
+        "demo_models": False,
+        "log_format": "console",
+        "grpc_enabled": False,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Any:
     def factory(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "home": tmp_path / "home",
-            "demo_models": False,
-            "log_format": "console",
-            "grpc_enabled": False,
-        }
-        values.update(overrides)
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return build_test_settings(tmp_path / "home", **overrides)
 
     return factory
 
@@ -164,3 +187,84 @@ async def client(app: FastAPI, admin_headers: dict[str, str]) -> AsyncIterator[h
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
                                  headers=admin_headers) as c:
         yield c
+
+
+@dataclass
+class LiveServer:
+    """A real server (uvicorn + the app's gRPC server) running in a background thread."""
+
+    app: FastAPI
+    host: str
+    port: int
+    grpc_port: int | None
+    loop: asyncio.AbstractEventLoop
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def http_address(self) -> str:
+        """``host:port``, the form tritonclient.http takes."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def grpc_address(self) -> str:
+        assert self.grpc_port, "gRPC is disabled for this server (grpc_enabled=False)"
+        return f"{self.host}:{self.grpc_port}"
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.app.state.services
+        return services
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 60.0) -> Any:
+        """Run a coroutine on the server's event loop (e.g. to register a model directly)."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+
+@contextmanager
+def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", timeout: float = 60.0) -> Iterator[LiveServer]:
+    """Start ``app`` under uvicorn on a free port in a thread; stop it (lifespan included) on exit."""
+    config = uvicorn.Config(app, host=host, port=0, loop="asyncio", log_config=None,
+                            access_log=False, lifespan="on", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    loops: list[asyncio.AbstractEventLoop] = []
+    failure: list[BaseException] = []
+
+    async def serve() -> None:
+        loops.append(asyncio.get_running_loop())
+        await server.serve()
+
+    def target() -> None:
+        try:
+            asyncio.run(serve())
+        except BaseException as exc:  # surfaced to the test below
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name="live-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if failure or not thread.is_alive():
+            raise RuntimeError(f"live server failed to start: {failure[:1]}")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            raise TimeoutError(f"live server not ready after {timeout} s")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield LiveServer(app=app, host=host, port=port, grpc_port=getattr(app.state, "grpc_port", None),
+                         loop=loops[0])
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+        assert not thread.is_alive(), "live server did not stop"
+
+
+@pytest.fixture
+def live_server(make_settings: Any) -> Iterator[LiveServer]:
+    """A real HTTP + gRPC server on free ports with the demo models (iris, breast-cancer, diabetes)."""
+    settings = make_settings(demo_models=True, demo_text_models=False, grpc_enabled=True, grpc_port=0)
+    with serve_in_thread(create_app(settings)) as server:
+        yield server

@@ -28,6 +28,8 @@ from modelport.api.routes import (
 )
 from modelport.bootstrap import Services, build_services
 from modelport.observability.tracing import TracingMiddleware
+from modelport.oip import rest as oip_rest
+from modelport.oip.grpc import start_grpc_server
 from modelport.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,8 @@ DESCRIPTION = """Serve, train and track machine-learning models behind one fast,
 
 * `/api/v1`: JSON REST API (models, predictions, text, image uploads, search collections)
 * `/v1`: OpenAI-compatible API (models, embeddings, chat completions)
+* `/v2`: Open Inference Protocol (KServe v2 / Triton) REST, binary tensor data, model repository;
+  the same protocol over gRPC on `MODELPORT_GRPC_PORT`
 """
 
 
@@ -46,10 +50,18 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.start()
+        try:
+            grpc_server = await start_grpc_server(services) if settings.grpc_enabled else None
+        except BaseException:
+            await services.close()
+            raise
+        app.state.grpc_port = grpc_server.port if grpc_server else None
         log.info("modelport ready", extra={"models": len(services.manager.loaded())})
         try:
             yield
         finally:
+            if grpc_server is not None:
+                await grpc_server.stop(settings.shutdown_grace_s)
             await services.close()
 
     app = FastAPI(
@@ -62,7 +74,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.services = services
     problems.install(app)
     for router in (health.router, models.router, predict.router, predictions.router,
-                   monitoring.router, usage.router):
+                   monitoring.router, usage.router, oip_rest.router):
         app.include_router(router)
     for router in (text.router, files.router, collections.router):
         app.include_router(router)

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     grpc_port: int = Field(default=8081, ge=0, le=65535)
     grpc_enabled: bool = True
+    grpc_max_message_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     log_level: str = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
     cors_origins: list[str] = Field(default_factory=list)

@@ -23,7 +23,7 @@ def _expected_shape(spec: TensorSpec) -> str:
 
 def _cast(name: str, arr: np.ndarray[Any, Any], spec: TensorSpec) -> np.ndarray[Any, Any]:
     if spec.dtype in ("bytes", "str"):
-        return arr if arr.dtype == object else arr.astype(object)
+        return _text(name, arr if arr.dtype == object else arr.astype(object), spec.dtype)
     if arr.dtype == object or arr.dtype.kind in "USV":
         try:
             arr = arr.astype(np.float64)
@@ -35,6 +35,23 @@ def _cast(name: str, arr: np.ndarray[Any, Any], spec: TensorSpec) -> np.ndarray[
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise InvalidInput(f"input {name!r} contains NaN or infinity")
     return arr if arr.dtype == target else arr.astype(target)
+
+
+def _text(name: str, arr: np.ndarray[Any, Any], dtype: str) -> np.ndarray[Any, Any]:
+    """A ``str`` input gets str elements and a ``bytes`` input bytes, whatever the wire carried
+    (JSON strings, OIP binary BYTES): UTF-8 in both directions."""
+    want, other = (str, bytes) if dtype == "str" else (bytes, str)
+    if not any(isinstance(v, other) for v in arr.flat):
+        return arr
+    out = np.empty(arr.shape, dtype=object)
+    for index, value in np.ndenumerate(arr):
+        if isinstance(value, other) and not isinstance(value, want):
+            try:
+                value = value.decode("utf-8") if isinstance(value, bytes) else value.encode("utf-8")
+            except UnicodeError:
+                raise InvalidInput(f"input {name!r} must hold UTF-8 text") from None
+        out[index] = value
+    return out
 
 
 def validate_inputs(signature: Signature, inputs: TensorDict, max_rows: int) -> TensorDict:

@@ -1,0 +1,1 @@
+"""Stubs generated from ../proto/grpc_service.proto by `make proto`; do not edit."""

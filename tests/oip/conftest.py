@@ -1,0 +1,88 @@
+"""Servers for the OIP tests, shared per module (starting one with the demo models costs seconds).
+
+Each holds the demo models plus ``echo`` (BYTES in and out) and ``failing``. Tests that unload models
+put them back, so the module-wide server stays in the same state between tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+
+from modelport.app import create_app
+from modelport.bootstrap import Services
+from tests.conftest import (
+    LiveServer,
+    build_test_settings,
+    fake_flavors_registered,
+    serve_in_thread,
+    write_fake_artifact,
+)
+
+
+async def register_fakes(services: Services, tmp: Path) -> None:
+    """``echo`` (text in and out) and ``failing`` (raises on every request)."""
+    await services.models.register_file("echo", "test-echo", write_fake_artifact(tmp, "echo.json"),
+                                        aliases=["production"])
+    await services.models.register_file("failing", "test-failing",
+                                        write_fake_artifact(tmp, "failing.json", n_features=2))
+
+
+@pytest.fixture(scope="module")
+def oip_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """uvicorn + gRPC on free ports, in a thread."""
+    tmp = tmp_path_factory.mktemp("oip-live")
+    settings = build_test_settings(tmp / "home", demo_models=True, demo_text_models=False,
+                                   grpc_enabled=True, grpc_port=0)
+    with fake_flavors_registered(), serve_in_thread(create_app(settings)) as server:
+        server.run(register_fakes(server.services, tmp))
+        yield server
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def oip_app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FastAPI]:
+    """The ASGI app (lifespan running, no gRPC) for plain-httpx tests."""
+    tmp = tmp_path_factory.mktemp("oip-asgi")
+    app = create_app(build_test_settings(tmp / "home", demo_models=True, demo_text_models=False))
+    with fake_flavors_registered():
+        async with app.router.lifespan_context(app):
+            await register_fakes(app.state.services, tmp)
+            yield app
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def oip_client(oip_app: FastAPI, admin_headers: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=oip_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                 headers=admin_headers) as client:
+        yield client
+
+
+@pytest.fixture
+def http_client(oip_server: LiveServer) -> Iterator[Any]:
+    import tritonclient.http as httpclient
+
+    class HttpClient(httpclient.InferenceServerClient):  # type: ignore[misc]
+        def __del__(self) -> None:
+            """Closed by the fixture, in the thread that made it. The stock ``__del__`` closes again
+            from whichever thread the garbage collector runs in (e.g. a gRPC stream callback
+            thread), and gevent refuses that with InvalidThreadUseError."""
+
+    client = HttpClient(oip_server.http_address)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def grpc_client(oip_server: LiveServer) -> Iterator[Any]:
+    import tritonclient.grpc as grpcclient
+
+    client = grpcclient.InferenceServerClient(oip_server.grpc_address)
+    yield client
+    client.close()
