@@ -22,6 +22,7 @@ from fastapi import FastAPI
 
 from modelport.app import create_app
 from modelport.bootstrap import Services, build_services
+from modelport.errors import NotFound
 from modelport.runtime.registry import FLAVORS
 from modelport.settings import Settings
 
@@ -29,6 +30,7 @@ POSTGRES_URL = os.environ.get("MODELPORT_TEST_POSTGRES_URL", "postgresql+asyncpg
 REDIS_URL = os.environ.get("MODELPORT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RABBITMQ_URL = os.environ.get("MODELPORT_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 REQUIRE_SERVICES = os.environ.get("MODELPORT_REQUIRE_SERVICES") == "1"
+TEST_SECRET = "test-secret-key-" + "x" * 32
 
 
 def reachable(url: str, default_port: int) -> bool:
@@ -119,6 +121,9 @@ def make_settings(tmp_path: Path) -> Any:
             "grpc_enabled": False,
         }
         values.update(overrides)
+        url = values.get("database_url")
+        if url and not str(url).startswith("sqlite") and "secret_key" not in values:
+            values["secret_key"] = TEST_SECRET  # only the embedded default generates its own
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
     return factory
@@ -143,10 +148,16 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
     await svc.close()
 
 
-@pytest.fixture
-def admin_headers() -> dict[str, str]:
-    """Credentials every test client sends; extended by the security layer."""
-    return {}
+async def mint_admin_headers(services: Services, scopes: list[str] | None = None) -> dict[str, str]:
+    """Headers with a fresh API key (``admin`` by default) for any started ``Services``."""
+    from modelport.security.admin import ADMIN_USER
+
+    try:
+        owner = await services.auth.users.by_username(ADMIN_USER)
+    except NotFound:
+        owner = await services.auth.users.create(ADMIN_USER, None, role="admin")
+    _, key = await services.auth.keys.create(owner.id, name="test", scopes=scopes or ["admin"])
+    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture
@@ -155,6 +166,14 @@ async def app(demo_settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(demo_settings)
     async with application.router.lifespan_context(application):
         yield application
+
+
+@pytest.fixture
+def admin_headers(app: FastAPI) -> dict[str, str]:
+    """Admin credentials for ``app``: the key its first start wrote to ``$MODELPORT_HOME/admin.key``."""
+    services: Services = app.state.services
+    key = (services.settings.home / "admin.key").read_text().strip()
+    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture

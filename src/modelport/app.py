@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from modelport import __version__
 from modelport.api import problems
+from modelport.api.hardening import HardeningMiddleware, check_cors
 from modelport.api.middleware import RequestContextMiddleware
-from modelport.api.routes import health, models, predict
+from modelport.api.routes import auth, health, models, predict
 from modelport.bootstrap import Services, build_services
 from modelport.settings import Settings
 
@@ -23,12 +25,16 @@ log = logging.getLogger(__name__)
 
 DESCRIPTION = """Serve, train and track machine-learning models behind one fast, secure API.
 
-* `/api/v1`: JSON REST API (models, predictions)
+* `/api/v1`: JSON REST API (models, predictions, keys, users)
+
+Every route but `/`, `/health/*` and the docs needs a credential: `Authorization: Bearer <JWT or API key>`
+or `X-API-Key: <API key>`.
 """
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     settings = services.settings if services is not None else (settings or Settings())
+    check_cors(settings)
     services = services or build_services(settings)
 
     @asynccontextmanager
@@ -49,7 +55,18 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = services
     problems.install(app)
-    for router in (health.router, models.router, predict.router):
+    for router in (health.router, models.router, predict.router, auth.router):
         app.include_router(router)
+    app.include_router(models.upload_router, max_body_size=settings.max_upload_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
+                            "RateLimit-Reset"],
+        )
+    app.add_middleware(HardeningMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=services.metrics)
     return app

@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from modelport.core.inference import InferenceService
 from modelport.core.models import ModelService
 from modelport.observability.metrics import Metrics
+from modelport.ratelimit import RateLimiter
 from modelport.registry.registry import ModelRegistry
 from modelport.registry.store import ArtifactStore, make_store
 from modelport.runtime.manager import ModelManager
+from modelport.security.service import AuthService
 from modelport.settings import Settings
 from modelport.storage import migrate
 from modelport.storage.engine import SessionFactory, make_engine, make_session_factory
@@ -48,6 +50,8 @@ class Services:
     manager: ModelManager
     models: ModelService
     inference: InferenceService
+    auth: AuthService
+    limiter: RateLimiter
     state: ServiceState = field(default_factory=ServiceState)
 
     async def start(self, *, serve: bool = True) -> None:
@@ -55,6 +59,11 @@ class Services:
         self.settings.home.mkdir(parents=True, exist_ok=True)
         await migrate.upgrade(self.engine)
         if serve:
+            self.auth.start()
+            if self.auth.enabled:
+                from modelport.security.admin import ensure_admin
+
+                await ensure_admin(self.auth, self.settings.home)
             if self.settings.demo_models and await self.registry.count() == 0:
                 from modelport.demo import register_demo_models
 
@@ -84,6 +93,7 @@ class Services:
     async def close(self) -> None:
         self.state.draining = True
         await self.manager.close()
+        await self.limiter.close()
         await self.engine.dispose()
 
 
@@ -105,4 +115,5 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None) -> Ser
     return Services(
         settings=settings, engine=engine, sessions=sessions, store=store, metrics=metrics,
         registry=registry, manager=manager, models=models, inference=inference,
+        auth=AuthService(settings, sessions), limiter=RateLimiter(settings.redis_url),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from modelport.security import tables as security_tables  # noqa: F401
 from modelport.storage import tables  # noqa: F401
 from modelport.storage.base import Base
 
