@@ -148,7 +148,8 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
     await svc.close()
 
 
-async def mint_admin_headers(services: Services, scopes: list[str] | None = None) -> dict[str, str]:
+async def mint_admin_headers(services: Services, scopes: list[str] | None = None,
+                             **key_options: Any) -> dict[str, str]:
     """Headers with a fresh API key (``admin`` by default) for any started ``Services``."""
     from modelport.security.admin import ADMIN_USER
 
@@ -156,7 +157,7 @@ async def mint_admin_headers(services: Services, scopes: list[str] | None = None
         owner = await services.auth.users.by_username(ADMIN_USER)
     except NotFound:
         owner = await services.auth.users.create(ADMIN_USER, None, role="admin")
-    _, key = await services.auth.keys.create(owner.id, name="test", scopes=scopes or ["admin"])
+    _, key = await services.auth.keys.create(owner.id, name="test", scopes=scopes or ["admin"], **key_options)
     return {"Authorization": f"Bearer {key}"}
 
 

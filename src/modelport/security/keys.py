@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import select, update
@@ -29,6 +30,16 @@ from modelport.storage.engine import SessionFactory
 
 log = logging.getLogger(__name__)
 MAX_CACHED = 10_000
+_DURATION = re.compile(r"^(\d{1,6})([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: str) -> timedelta:
+    """Key lifetimes: ``45s``, ``90m``, ``12h``, ``30d``, ``2w``."""
+    match = _DURATION.match(value.strip())
+    if match is None or int(match.group(1)) == 0:
+        raise InvalidInput(f"invalid duration {value[:32]!r}; use e.g. 30d, 12h, 90m")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
 
 
 class KeyInfo(BaseModel):
@@ -47,8 +58,9 @@ class KeyInfo(BaseModel):
     @classmethod
     def of(cls, row: ApiKeyRow, owner: str) -> KeyInfo:
         return cls(id=row.id, name=row.name, owner=owner, scopes=sorted(row.scopes or []),
-                   rate_limit=row.rate_limit, created_at=row.created_at, expires_at=row.expires_at,
-                   revoked=row.revoked_at is not None, last_used_at=row.last_used_at)
+                   rate_limit=row.rate_limit, created_at=_aware(row.created_at) or row.created_at,
+                   expires_at=_aware(row.expires_at), revoked=row.revoked_at is not None,
+                   last_used_at=_aware(row.last_used_at))
 
 
 @dataclass(slots=True)

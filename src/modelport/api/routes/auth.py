@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
@@ -13,7 +11,7 @@ from pydantic import BaseModel, Field
 from modelport.api.deps import ServicesDep, require, require_account
 from modelport.api.schemas import StrictBody
 from modelport.errors import Forbidden, InvalidInput
-from modelport.security.keys import KeyInfo
+from modelport.security.keys import KeyInfo, parse_duration
 from modelport.security.principal import Principal
 from modelport.security.scopes import ScopeName, covers
 from modelport.security.users import MAX_PASSWORD, MIN_PASSWORD, USERNAME_PATTERN, UserInfo
@@ -23,16 +21,6 @@ router = APIRouter(prefix="/api/v1", tags=["security"])
 AccountDep = Annotated[Principal, require_account()]
 AdminDep = Annotated[Principal, require("admin")]
 KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="The key id (the part after mp_)")]
-_DURATION = re.compile(r"^(\d{1,6})([smhdw])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(value: str) -> timedelta:
-    """``30d``, ``12h``, ``90m``, ``2w``, ``45s``."""
-    match = _DURATION.match(value.strip())
-    if match is None or int(match.group(1)) == 0:
-        raise InvalidInput(f"invalid duration {value[:32]!r}; use e.g. 30d, 12h, 90m")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
 
 
 class TokenResponse(BaseModel):
