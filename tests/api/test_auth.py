@@ -61,6 +61,7 @@ async def test_first_start_admin_key(app: FastAPI, anon: httpx.AsyncClient) -> N
     {}, {"Authorization": "Bearer"}, {"Authorization": "Basic dXNlcjpwYXNz"},
     {"Authorization": "Bearer mp_0123456789abcdef_" + "A" * 43}, {"X-API-Key": "nonsense"},
     {"Authorization": "Bearer not.a.jwt"}, {"Authorization": "Bearer " + "x" * 5000},
+    {"Authorization": "Bearer mp_0123456789abcdef_" + "A" * 43, "X-API-Key": "other"},
 ])
 async def test_no_or_bad_credential_401(anon: httpx.AsyncClient, headers: dict[str, str]) -> None:
     r = await anon.post(PREDICT[0], json=PREDICT[1], headers=headers)

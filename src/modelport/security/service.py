@@ -44,6 +44,8 @@ class AuthService:
         """The principal of a request, or :class:`Unauthorized` (401 with WWW-Authenticate)."""
         if not self.enabled:
             return ANONYMOUS
+        if api_key is not None and authorization is not None:
+            raise Unauthorized("send one credential: either Authorization or X-API-Key")
         credential = api_key
         if credential is None and authorization is not None:
             scheme, _, value = authorization.partition(" ")
