@@ -11,6 +11,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -93,7 +94,12 @@ async def test_outage_falls_back_to_memory(own_redis: tuple[str, subprocess.Pope
 
 async def test_hung_redis_costs_about_100ms() -> None:
     """A server that accepts connections and never answers (redis-py's defaults stall here)."""
-    server = await asyncio.start_server(lambda r, w: asyncio.sleep(3600), "127.0.0.1", 0)
+    writers: list[asyncio.StreamWriter] = []
+
+    async def never_answer(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        writers.append(w)
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     limiter = RateLimiter(f"redis://127.0.0.1:{port}/0")
     try:
@@ -105,10 +111,13 @@ async def test_hung_redis_costs_about_100ms() -> None:
         assert time.perf_counter() - started < 0.05
     finally:
         await limiter.close()
+        for w in writers:
+            w.close()
         server.close()
+        await server.wait_closed()
 
 
-async def test_predictions_survive_a_dead_redis(make_settings, fake_flavors, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_predictions_survive_a_dead_redis(make_settings: Any, fake_flavors: None, tmp_path: Any) -> None:
     import httpx
 
     from tests.fixtures.secured import PREDICT_BODY, PREDICT_PATH, admin_key, sum_app
