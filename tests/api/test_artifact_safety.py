@@ -42,7 +42,8 @@ async def test_tampered_artifact_refused_old_version_serves(app: FastAPI, client
                                                             caplog: pytest.LogCaptureFixture) -> None:
     services: Services = app.state.services
     assert (await client.post(PREDICT_PATH, json=PREDICT_BODY)).json()["predictions"] == [6.0]
-    r = await client.post("/api/v1/models", **upload("sum", json.dumps({"n_features": 3, "offset": 100}).encode()))
+    v2 = json.dumps({"n_features": 3, "offset": 100}).encode()
+    r = await client.post("/api/v1/models", **upload("sum", v2))
     assert r.status_code == 201 and r.json()["version"] == 2
     info = await services.registry.get_version("sum", 2)
     path = services.store.local_path(info.artifact_key)

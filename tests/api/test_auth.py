@@ -129,7 +129,8 @@ async def test_key_lookups_are_cached(app: FastAPI, anon: httpx.AsyncClient) -> 
     keys = svc(app).auth.keys
     with mock.patch.object(keys, "_fetch", wraps=keys._fetch) as fetch:
         for _ in range(20):
-            assert (await anon.post(PREDICT[0], json=PREDICT[1], headers={"X-API-Key": key})).status_code == 200
+            r = await anon.post(PREDICT[0], json=PREDICT[1], headers={"X-API-Key": key})
+            assert r.status_code == 200
     assert fetch.call_count <= 1
 
 
@@ -142,7 +143,8 @@ async def test_password_flow_and_jwt_checks(app: FastAPI, anon: httpx.AsyncClien
     r = await anon.post("/api/v1/auth/token", data={"username": "alice", "password": "correct horse battery"})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["token_type"] == "bearer" and body["scope"] == "predict" and r.headers["cache-control"] == "no-store"
+    assert body["token_type"] == "bearer" and body["scope"] == "predict"
+    assert r.headers["cache-control"] == "no-store"
     token = body["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
     assert (await anon.post(PREDICT[0], json=PREDICT[1], headers=auth)).status_code == 200
@@ -174,17 +176,18 @@ async def test_token_brute_force_429(make_settings: Any) -> None:
     from modelport.app import create_app
 
     application = create_app(make_settings(token_rate_limit="3/minute"))
-    async with application.router.lifespan_context(application):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://t") as c:
-            statuses = [(await c.post("/api/v1/auth/token",
-                                      data={"username": "admin", "password": f"guess-{i}"})).status_code
-                        for i in range(5)]
-            assert statuses[:3] == [401] * 3 and statuses[3:] == [429, 429]
-            r = await c.post("/api/v1/auth/token", data={"username": "admin", "password": "x" * 10})
-            assert r.status_code == 429
-            assert int(r.headers["retry-after"]) >= 1
-            assert r.headers["ratelimit-limit"] == "3" and r.headers["ratelimit-remaining"] == "0"
-            assert int(r.headers["ratelimit-reset"]) >= 1
+    transport = httpx.ASGITransport(app=application)
+    async with (application.router.lifespan_context(application),
+                httpx.AsyncClient(transport=transport, base_url="http://t") as c):
+        statuses = [(await c.post("/api/v1/auth/token",
+                                  data={"username": "admin", "password": f"guess-{i}"})).status_code
+                    for i in range(5)]
+        assert statuses[:3] == [401] * 3 and statuses[3:] == [429, 429]
+        r = await c.post("/api/v1/auth/token", data={"username": "admin", "password": "x" * 10})
+        assert r.status_code == 429
+        assert int(r.headers["retry-after"]) >= 1
+        assert r.headers["ratelimit-limit"] == "3" and r.headers["ratelimit-remaining"] == "0"
+        assert int(r.headers["ratelimit-reset"]) >= 1
 
 
 async def test_per_key_rate_limit(app: FastAPI, anon: httpx.AsyncClient) -> None:
@@ -213,11 +216,13 @@ async def test_principal_reaches_the_core(app: FastAPI, anon: httpx.AsyncClient)
 
 async def test_key_management(app: FastAPI, anon: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
     await anon.post("/api/v1/users", headers=admin_headers,
-                    json={"username": "bob", "password": "bob-password-1", "scopes": ["predict", "models:read"]})
+                    json={"username": "bob", "password": "bob-password-1",
+                          "scopes": ["predict", "models:read"]})
     token = (await anon.post("/api/v1/auth/token",
                              data={"username": "bob", "password": "bob-password-1"})).json()["access_token"]
     bob = {"Authorization": f"Bearer {token}"}
-    r = await anon.post("/api/v1/keys", headers=bob, json={"name": "ci", "scopes": ["predict"], "expires_in": "30d"})
+    r = await anon.post("/api/v1/keys", headers=bob,
+                        json={"name": "ci", "scopes": ["predict"], "expires_in": "30d"})
     assert r.status_code == 201, r.text
     created = r.json()
     assert created["key"].startswith("mp_") and created["owner"] == "bob" and "digest" not in created
@@ -235,12 +240,14 @@ async def test_key_management(app: FastAPI, anon: httpx.AsyncClient, admin_heade
     assert (await anon.get(f"/api/v1/keys/{admin_key_id}", headers=bob)).status_code == 404
     assert (await anon.delete(f"/api/v1/keys/{admin_key_id}", headers=bob)).status_code == 404
     assert (await anon.delete(f"/api/v1/keys/{created['id']}", headers=bob)).status_code == 204
-    assert (await anon.post(PREDICT[0], json=PREDICT[1], headers={"X-API-Key": created["key"]})).status_code == 401
+    r = await anon.post(PREDICT[0], json=PREDICT[1], headers={"X-API-Key": created["key"]})
+    assert r.status_code == 401
     for bad in [{"scopes": []}, {"scopes": ["root"]}, {"scopes": ["predict"], "expires_in": "forever"},
                 {"scopes": ["predict"], "rate_limit": "lots"}, {"scopes": ["predict"], "extra": 1}]:
         r = await anon.post("/api/v1/keys", headers=admin_headers, json=bad)
         assert r.status_code in (400, 422), (bad, r.status_code)
-    r = await anon.post("/api/v1/users", headers=admin_headers, json={"username": "bob", "password": "another-pass"})
+    r = await anon.post("/api/v1/users", headers=admin_headers,
+                        json={"username": "bob", "password": "another-pass"})
     assert r.status_code == 409
     r = await anon.post("/api/v1/users", headers=bob, json={"username": "eve", "password": "eve-password"})
     assert r.status_code == 403
@@ -250,8 +257,8 @@ async def test_auth_disabled_warns_and_allows(make_settings: Any, caplog: pytest
                                               fake_flavors: None, tmp_path: Any) -> None:
     with caplog.at_level("WARNING"):
         async with sum_app(make_settings(auth="disabled"), tmp_path) as application:
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
-                                         base_url="http://t") as c:
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
                 assert (await c.post(PREDICT[0], json=PREDICT[1])).status_code == 200
     assert any("AUTHENTICATION IS DISABLED" in r.getMessage() for r in caplog.records)
     assert not (application.state.services.settings.home / "admin.key").exists()

@@ -155,7 +155,8 @@ def test_cors_star_with_credentials_refused(make_settings: Any) -> None:
 async def test_cors_allow_list(make_settings: Any, fake_flavors: None, tmp_path: Any) -> None:
     settings = make_settings(cors_origins=["https://app.example"])
     async with sum_app(settings, tmp_path) as app:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             ok = await c.options(PREDICT_PATH, headers={"Origin": "https://app.example",
                                                         "Access-Control-Request-Method": "POST"})
             assert ok.headers["access-control-allow-origin"] == "https://app.example"

@@ -117,14 +117,16 @@ async def test_hung_redis_costs_about_100ms() -> None:
         await server.wait_closed()
 
 
-async def test_predictions_survive_a_dead_redis(make_settings: Any, fake_flavors: None, tmp_path: Any) -> None:
+async def test_predictions_survive_a_dead_redis(make_settings: Any, fake_flavors: None,
+                                                tmp_path: Any) -> None:
     import httpx
 
     from tests.fixtures.secured import PREDICT_BODY, PREDICT_PATH, admin_key, sum_app
 
     settings = make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
     async with sum_app(settings, tmp_path) as app:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t",
                                      headers={"X-API-Key": admin_key(app)}) as c:
             for _ in range(3):
                 assert (await c.post(PREDICT_PATH, json=PREDICT_BODY)).status_code == 200

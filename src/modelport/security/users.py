@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel
@@ -39,8 +39,9 @@ class UserInfo(BaseModel):
 
     @classmethod
     def of(cls, row: UserRow) -> UserInfo:
+        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
         return cls(id=row.id, username=row.username, role=row.role, scopes=sorted(row.scopes or []),
-                   created_at=row.created_at)
+                   created_at=created)
 
 
 def check_username(username: str) -> str:
