@@ -97,3 +97,14 @@ def test_garbage_refused(tokens: TokenService) -> None:
     for value in ["", "a.b.c", "not a token", "ey" * 50]:
         with pytest.raises(Unauthorized):
             tokens.decode(value)
+
+
+def test_verified_token_cache_still_honours_expiry(tokens: TokenService) -> None:
+    token, _ = tokens.issue("alice", "u1", frozenset({"predict"}))
+    assert tokens.decode(token).subject == "alice"
+    assert tokens.decode(token).subject == "alice"  # from the cache
+    later = time.time() + 120
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("modelport.security.tokens.time.time", lambda: later)
+        with pytest.raises(Unauthorized, match="expired"):
+            tokens.decode(token)
