@@ -170,10 +170,21 @@ async def app(demo_settings: Settings) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
-def admin_headers(app: FastAPI) -> dict[str, str]:
-    """Admin credentials for ``app``: the key its first start wrote to ``$MODELPORT_HOME/admin.key``."""
-    services: Services = app.state.services
-    key = (services.settings.home / "admin.key").read_text().strip()
+async def admin_headers(make_settings: Any) -> dict[str, str]:
+    """Admin credentials valid for every app or ``Services`` the test builds on its default home
+    (the embedded SQLite in ``tmp_path/home``, as ``make_settings()`` gives): this fixture runs the
+    first start there (or reads the ``admin.key`` an earlier start wrote). For an app on another
+    database, call :func:`mint_admin_headers` with its services."""
+    from modelport.security.admin import ensure_admin
+
+    settings = make_settings()
+    services = build_services(settings)
+    try:
+        await services.start(serve=False)
+        key = await ensure_admin(services.auth, settings.home)
+    finally:
+        await services.close()
+    key = key or (settings.home / "admin.key").read_text().strip()
     return {"Authorization": f"Bearer {key}"}
 
 

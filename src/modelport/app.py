@@ -17,8 +17,9 @@ from modelport import __version__
 from modelport.api import problems
 from modelport.api.hardening import HardeningMiddleware, check_cors
 from modelport.api.middleware import RequestContextMiddleware
-from modelport.api.routes import auth, health, models, predict
+from modelport.api.routes import auth, health, models, monitoring, predict, predictions, usage
 from modelport.bootstrap import Services, build_services
+from modelport.observability.tracing import TracingMiddleware
 from modelport.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = services
     problems.install(app)
-    for router in (health.router, models.router, predict.router, auth.router):
+    for router in (health.router, models.router, predict.router, predictions.router,
+                   monitoring.router, usage.router, auth.router):
         app.include_router(router)
     app.include_router(models.upload_router, max_body_size=settings.max_upload_bytes)
     if settings.cors_origins:
@@ -69,4 +71,5 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         )
     app.add_middleware(HardeningMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=services.metrics)
+    app.add_middleware(TracingMiddleware, tracing=services.tracing)  # outermost: spans the request
     return app

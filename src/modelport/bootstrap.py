@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from modelport.cache import PredictionCache, make_cache
 from modelport.core.inference import InferenceService
 from modelport.core.models import ModelService
 from modelport.observability.metrics import Metrics
+from modelport.observability.tracing import Tracing, tracing_from_env
 from modelport.ratelimit import RateLimiter
 from modelport.registry.registry import ModelRegistry
 from modelport.registry.store import ArtifactStore, make_store
@@ -23,6 +25,7 @@ from modelport.security.service import AuthService
 from modelport.settings import Settings
 from modelport.storage import migrate
 from modelport.storage.engine import SessionFactory, make_engine, make_session_factory
+from modelport.tracking.service import Tracking, build_tracking
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +55,16 @@ class Services:
     inference: InferenceService
     auth: AuthService
     limiter: RateLimiter
+    tracking: Tracking
+    cache: PredictionCache | None
+    tracing: Tracing
     state: ServiceState = field(default_factory=ServiceState)
 
     async def start(self, *, serve: bool = True) -> None:
         """Migrate the database; when serving, add demo models and preload aliased versions."""
         self.settings.home.mkdir(parents=True, exist_ok=True)
         await migrate.upgrade(self.engine)
+        await self.tracking.start()
         if serve:
             self.auth.start()
             if self.auth.enabled:
@@ -67,7 +74,7 @@ class Services:
             if self.settings.demo_models and await self.registry.count() == 0:
                 from modelport.demo import register_demo_models
 
-                await register_demo_models(self.models)
+                await register_demo_models(self.models, self.tracking.references)
             if self.settings.preload:
                 await self.preload()
             self.state.started = True
@@ -93,12 +100,18 @@ class Services:
     async def close(self) -> None:
         self.state.draining = True
         await self.manager.close()
+        await self.tracking.close()  # flush the prediction log after the last request finished
+        if self.cache is not None:
+            await self.cache.close()
+        self.tracing.shutdown()
         await self.limiter.close()
         await self.engine.dispose()
 
 
-def build_services(settings: Settings, *, metrics: Metrics | None = None) -> Services:
+def build_services(settings: Settings, *, metrics: Metrics | None = None,
+                   tracing: Tracing | None = None) -> Services:
     metrics = metrics or Metrics()
+    tracing = tracing or tracing_from_env()
     engine = make_engine(settings.resolved_database_url)
     sessions = make_session_factory(engine)
     store = make_store(settings.artifact_url, settings.artifacts_dir)
@@ -111,9 +124,16 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None) -> Ser
         registry, manager, tmp_dir=settings.home / "tmp", allow_pickle=settings.allow_pickle,
         max_upload_bytes=settings.max_upload_bytes,
     )
-    inference = InferenceService(registry, manager, metrics, max_rows=settings.max_batch_rows)
+    tracking = build_tracking(settings, engine, sessions, metrics, registry, tracing.tracer)
+    cache = make_cache(settings, metrics)
+    inference = InferenceService(
+        registry, manager, metrics, max_rows=settings.max_batch_rows, cache=cache,
+        recorder=tracking.recorder, tracer=tracing.tracer, capture=settings.capture,
+        capture_max_bytes=settings.capture_max_bytes,
+    )
     return Services(
         settings=settings, engine=engine, sessions=sessions, store=store, metrics=metrics,
         registry=registry, manager=manager, models=models, inference=inference,
+        tracking=tracking, cache=cache, tracing=tracing,
         auth=AuthService(settings, sessions), limiter=RateLimiter(settings.redis_url),
     )

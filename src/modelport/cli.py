@@ -192,3 +192,7 @@ def keys_revoke(key_id: str) -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -3,6 +3,7 @@
 They make a fresh ``modelport serve`` useful at once: ``iris`` (classifier, 4 features),
 ``breast-cancer`` (RandomForestClassifier(n_estimators=100), 30 features) and ``diabetes``
 (regressor, 10 features), each behind a ``production`` alias. Saved with skops, the safe format.
+Their training split is stored as each version's reference distribution, so drift works at once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from modelport.core.models import ModelService
+from modelport.tracking.reference import ReferenceStore
 
 
 @functools.cache
@@ -47,6 +49,21 @@ def _trained() -> tuple[tuple[str, bytes, str, dict[str, float]], ...]:
     return tuple(results)
 
 
+@functools.cache
+def demo_training_data() -> dict[str, Any]:
+    """The training split of each demo model (same split and seed as :func:`_trained`)."""
+    from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+    from sklearn.model_selection import train_test_split
+
+    loaders = {"iris": load_iris, "breast-cancer": load_breast_cancer, "diabetes": load_diabetes}
+    out = {}
+    for name, loader in loaders.items():
+        x, y = loader(return_X_y=True)
+        x_train, _, _, _ = train_test_split(x, y, test_size=0.2, random_state=0)
+        out[name] = x_train
+    return out
+
+
 def train_demo_models(out: Path) -> list[tuple[str, Path, str, dict[str, float]]]:
     """Write the demo models as ``.skops`` files under ``out``."""
     written = []
@@ -57,11 +74,14 @@ def train_demo_models(out: Path) -> list[tuple[str, Path, str, dict[str, float]]
     return written
 
 
-async def register_demo_models(models: ModelService) -> None:
+async def register_demo_models(models: ModelService, references: ReferenceStore | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         trained = await asyncio.to_thread(train_demo_models, Path(tmp))
+        data = await asyncio.to_thread(demo_training_data) if references is not None else {}
         for name, path, description, metrics in trained:
-            await models.register_file(
+            info = await models.register_file(
                 name, "sklearn", path, description=description, metrics=metrics,
                 tags={"demo": "true"}, aliases=["production"],
             )
+            if references is not None:
+                await references.store(name, info.version, data[name], source="training")

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     capture_max_bytes: int = Field(default=65_536, ge=0)
     log_flush_interval_s: float = Field(default=0.5, gt=0)
     log_buffer_max: int = Field(default=100_000, ge=1)
+    log_write_timeout_s: float = Field(default=10.0, gt=0)
+    log_retry_max_s: float = Field(default=30.0, gt=0)
     cache_enabled: bool = True
     cache_ttl_s: float = Field(default=300.0, ge=0)
     cache_max_entries: int = Field(default=10_000, ge=0)

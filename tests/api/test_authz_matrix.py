@@ -34,16 +34,33 @@ FORBIDDEN_FIELDS = {"digest", "password", "password_hash", "hashed_password", "s
                     "secret_key", "token_hash"}
 UNKNOWN = "mp_unknown_field"
 
-Owned = Callable[[Services, str], Awaitable[str]]
+Owned = Callable[[FastAPI, str], Awaitable[str]]
 
 
-async def _owned_key(services: Services, owner_id: str) -> str:
-    info, _ = await services.auth.keys.create(owner_id, name="a's key", scopes=["predict"])
-    return info.id
+async def _owned_key(app: FastAPI, owner_id: str) -> str:
+    info, _ = await app.state.services.auth.keys.create(owner_id, name="a's key", scopes=["predict"])
+    return str(info.id)
 
+
+async def _owned_prediction(app: FastAPI, owner_id: str) -> str:
+    """A prediction made with one of user A's keys, flushed to the prediction log."""
+    services: Services = app.state.services
+    _, key = await services.auth.keys.create(owner_id, name="a's predict key", scopes=["predict"])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.post("/api/v1/models/sum/predict", json={"features": [1.0, 2.0, 3.0]},
+                         headers={"X-API-Key": key, "X-Request-ID": "owned-by-a"})
+    assert r.status_code == 200, r.text
+    await services.tracking.recorder.flush()
+    return "owned-by-a"
+
+
+# Valid bodies for the ownership checks (a 422 would hide whether ownership is enforced).
+VALID_BODIES: dict[tuple[str, str], Any] = {
+    ("POST", "/api/v1/predictions/{request_id}/feedback"): {"actual": 6.0},
+}
 
 # Path parameters naming an owned resource: how to make one owned by user A.
-OWNED: dict[str, Owned] = {"key_id": _owned_key}
+OWNED: dict[str, Owned] = {"key_id": _owned_key, "request_id": _owned_prediction}
 
 
 def route_scope(dependant: Dependant) -> str | None:
@@ -93,7 +110,7 @@ async def test_authorization_matrix(app: FastAPI) -> None:
     services: Services = app.state.services
     auth = services.auth
     user_a = await auth.users.create("user-a", None, scopes=["predict", "models:read"])
-    user_b = await auth.users.create("user-b", None, scopes=["predict", "models:read"])
+    user_b = await auth.users.create("user-b", None, scopes=["predict"])  # sees only its own rows
     token_b, _ = auth.tokens.issue(user_b.username, user_b.id, frozenset(user_b.scopes))
     admin = {"X-API-Key": admin_key(app)}
     responses: list[httpx.Response] = []
@@ -102,13 +119,15 @@ async def test_authorization_matrix(app: FastAPI) -> None:
     ops = operations(app)
     assert len(ops) >= 15
 
-    async def call(method: str, path: str, headers: dict[str, str], json_body: bool) -> httpx.Response:
+    async def call(method: str, path: str, headers: dict[str, str], json_body: bool,
+                   body: Any = None) -> httpx.Response:
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            r = await c.request(method, path, headers=headers, json={} if json_body else None)
+            payload = body if body is not None else ({} if json_body else None)
+            r = await c.request(method, path, headers=headers, json=payload)
         responses.append(r)
         return r
 
-    owned_ids = {param: await make(services, user_a.id) for param, make in OWNED.items()}
+    owned_ids = {param: await make(app, user_a.id) for param, make in OWNED.items()}
     for method, template, rc in ops:
         what = f"{method} {template}"
         if getattr(rc, "dependant", None) is None:  # docs and other plain routes
@@ -140,7 +159,8 @@ async def test_authorization_matrix(app: FastAPI) -> None:
         for param in re.findall(r"\{(\w+)", template):
             if param in OWNED:
                 as_b = await call(method, fill(template, {**PATH_VALUES, **owned_ids}),
-                                  {"Authorization": f"Bearer {token_b}"}, json_body)
+                                  {"Authorization": f"Bearer {token_b}"}, json_body,
+                                  VALID_BODIES.get((method, template)))
                 if as_b.status_code not in (403, 404):
                     failures.append(f"{what}: user B with A's {param} got {as_b.status_code}")
             elif param.endswith("_id"):

@@ -3,6 +3,10 @@
 Resolve the model (name + version or alias), validate inputs against its signature, run it
 off the event loop through the manager, filter outputs, count metrics. Edges add nothing but
 translation, so REST, OIP and gRPC answers agree by construction.
+
+Around the model call sit the prediction cache (skipped when ``request.use_cache`` is false)
+and the prediction log: every request, failed ones included, hands one record to the
+write-behind recorder (a list append; see :mod:`modelport.tracking.log`).
 """
 
 from __future__ import annotations
@@ -10,24 +14,38 @@ from __future__ import annotations
 import logging
 import time
 
-from modelport.core.types import InferenceRequest, InferenceResponse
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
+
+from modelport.cache import PredictionCache, cache_key
+from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict, batch_rows
 from modelport.core.validation import validate_inputs
 from modelport.errors import InvalidInput, ModelportError
 from modelport.observability.metrics import Metrics
+from modelport.observability.tracing import timing_stages
 from modelport.registry.manifest import ModelVersionInfo
 from modelport.registry.registry import ModelRegistry
-from modelport.runtime.manager import ModelManager
+from modelport.runtime.manager import LoadedModel, ModelManager
+from modelport.tracking.log import PredictionRecorder
+from modelport.tracking.records import PredictionRecord, new_request_id, now
 
 log = logging.getLogger(__name__)
 
 
 class InferenceService:
     def __init__(self, registry: ModelRegistry, manager: ModelManager, metrics: Metrics,
-                 *, max_rows: int = 1024) -> None:
+                 *, max_rows: int = 1024, cache: PredictionCache | None = None,
+                 recorder: PredictionRecorder | None = None, tracer: Tracer | None = None,
+                 capture: str = "full", capture_max_bytes: int = 65_536) -> None:
         self.registry = registry
         self.manager = manager
         self.metrics = metrics
         self.max_rows = max_rows
+        self.cache = cache
+        self.recorder = recorder
+        self.tracer = tracer or trace.NoOpTracer()
+        self.capture = capture
+        self.capture_max_bytes = capture_max_bytes
 
     async def resolve(self, model: str, version: str | None) -> ModelVersionInfo:
         return await self.registry.resolve(model, version)
@@ -35,11 +53,12 @@ class InferenceService:
     async def infer(self, request: InferenceRequest) -> InferenceResponse:
         started = time.perf_counter()
         info: ModelVersionInfo | None = None
+        cached = False
         try:
             info = await self.registry.resolve(request.model, request.version)
             inputs = validate_inputs(info.signature, request.inputs, self.max_rows)
             loaded = await self.manager.get(info)
-            outputs = await loaded.predict(inputs)
+            outputs, cached = await self._predict(request, info, loaded, inputs)
             if request.outputs:
                 missing = [o for o in request.outputs if o not in outputs]
                 if missing:
@@ -50,8 +69,13 @@ class InferenceService:
                 outputs = {name: outputs[name] for name in request.outputs}
         except ModelportError as exc:
             self._count(request, info, exc.code)
+            self._record(request, info, None, started, exc.code)
+            raise
+        except Exception:
+            self._record(request, info, None, started, "internal_error")
             raise
         latency = time.perf_counter() - started
+        self._record(request, info, outputs, started, None, cached)
         self._count(request, info, "ok")
         self.metrics.inference_latency.labels(info.name).observe(latency)
         self.metrics.prediction_rows.labels(info.name, str(info.version)).inc(
@@ -60,8 +84,51 @@ class InferenceService:
         alias = request.version if request.version and not request.version.isdigit() else None
         return InferenceResponse(
             model=info.name, version=info.version, outputs=outputs,
-            latency_ms=latency * 1000, request_id=request.request_id, alias=alias,
+            latency_ms=latency * 1000, request_id=request.request_id, alias=alias, cached=cached,
         )
+
+    async def _predict(self, request: InferenceRequest, info: ModelVersionInfo, loaded: LoadedModel,
+                       inputs: TensorDict) -> tuple[TensorDict, bool]:
+        """The model call, behind the cache (keyed on the resolved version, see cache.py)."""
+        key = None
+        if self.cache is not None and request.use_cache:
+            with self.tracer.start_as_current_span("cache.lookup") as span:
+                key = cache_key(info.name, info.version, inputs)
+                hit = await self.cache.get(key)
+                span.set_attribute("cache.hit", hit is not None)
+            if hit is not None:
+                return hit, True
+        with self.tracer.start_as_current_span("model.predict") as span, \
+                timing_stages(self.tracer, span.is_recording()):
+            outputs = await loaded.predict(inputs)
+        if key is not None and self.cache is not None:
+            await self.cache.set(key, outputs)
+        return outputs, False
+
+    def _record(self, request: InferenceRequest, info: ModelVersionInfo | None,
+                outputs: TensorDict | None, started: float, error: str | None,
+                cached: bool = False) -> None:
+        """Hand one record per request to the write-behind log (the whole batch in one row:
+        the log's write rate follows requests, not rows, and a request id finds the call)."""
+        if self.recorder is None or not self.recorder.enabled:
+            return
+        parent = trace.get_current_span().get_span_context()
+        with self.tracer.start_as_current_span("prediction_log.record") as span:
+            config = info.config if info is not None else None
+            ctx = span.get_span_context() if span.is_recording() else None
+            self.recorder.record(PredictionRecord(
+                request_id=request.request_id or new_request_id(), ts=now(),
+                model=info.name if info is not None else request.model,
+                version=info.version if info is not None else None,
+                alias=request.version if request.version and not request.version.isdigit() else None,
+                principal=request.principal, protocol=request.protocol, error_code=error,
+                rows=batch_rows(request.inputs), latency_ms=(time.perf_counter() - started) * 1000,
+                cached=cached, inputs=request.inputs, outputs=outputs,
+                capture=(config.capture if config and config.capture else self.capture),
+                capture_max_bytes=(config.capture_max_bytes if config and config.capture_max_bytes
+                                   is not None else self.capture_max_bytes),
+                trace_id=format(parent.trace_id, "032x") if parent.is_valid else None, span=ctx,
+            ))
 
     def _count(self, request: InferenceRequest, info: ModelVersionInfo | None, outcome: str) -> None:
         if info is None:

@@ -57,6 +57,39 @@ class Metrics:
             multiprocess_mode="livesum",
         )
 
+        # --- tracking: prediction log, cache, live model performance
+        self.log_rows = Counter(
+            "modelport_prediction_log_rows_total",
+            "Prediction log rows by outcome: buffered, written, spilled, replayed, duplicate, dropped",
+            ["outcome"], registry=r,
+        )
+        self.log_buffer = Gauge(
+            "modelport_prediction_log_buffer_rows", "Rows waiting in the write-behind buffer",
+            registry=r, multiprocess_mode="livesum",
+        )
+        self.cache_lookups = Counter(
+            "modelport_cache_lookups_total", "Prediction cache lookups", ["backend", "result"], registry=r
+        )
+        self.cache_errors = Counter(
+            "modelport_cache_errors_total", "Prediction cache backend errors", ["backend"], registry=r
+        )
+        self.cache_circuit_open = Gauge(
+            "modelport_cache_circuit_open", "1 while the cache backend's circuit breaker is open",
+            ["backend"], registry=r, multiprocess_mode="max",
+        )
+        self.model_accuracy = Gauge(
+            "modelport_model_accuracy", "Live accuracy from feedback (classifiers)",
+            ["model", "version"], registry=r, multiprocess_mode="max",
+        )
+        self.model_mae = Gauge(
+            "modelport_model_mae", "Live mean absolute error from feedback (regressors)",
+            ["model", "version"], registry=r, multiprocess_mode="max",
+        )
+        self.model_rmse = Gauge(
+            "modelport_model_rmse", "Live root mean squared error from feedback (regressors)",
+            ["model", "version"], registry=r, multiprocess_mode="max",
+        )
+
     def render(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()

@@ -2,17 +2,19 @@
 
 Resolving ``name`` + ``version | alias`` happens on every request, so resolutions are cached
 in memory for ``cache_ttl`` seconds and dropped at once when this process changes the model;
-other replicas see a change within the TTL.
+other replicas see a change within the TTL. While the database is unreachable an expired
+resolution keeps serving (predictions outlive a metadata outage).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from modelport.errors import Conflict, InvalidInput, ModelNotFound, VersionNotFound
 from modelport.registry.manifest import (
@@ -28,6 +30,7 @@ from modelport.storage.base import utcnow
 from modelport.storage.engine import SessionFactory
 from modelport.storage.tables import AliasRow, ModelRow, ModelVersionRow
 
+log = logging.getLogger(__name__)
 LATEST = "latest"
 DEFAULT_ALIAS = "production"
 
@@ -73,7 +76,15 @@ class ModelRegistry:
         now = time.monotonic()
         if hit is not None and hit[0] > now:
             return hit[1]
-        info = await self._resolve(name, ref)
+        try:
+            info = await self._resolve(name, ref)
+        except (SQLAlchemyError, OSError, TimeoutError):
+            if hit is None:
+                raise
+            # database outage: keep serving the last known resolution rather than failing
+            log.warning("registry unreachable; serving cached resolution of %s %s", name, ref)
+            self._cache[key] = (now + self.cache_ttl, hit[1])
+            return hit[1]
         if self.cache_ttl > 0:
             self._cache[key] = (now + self.cache_ttl, info)
         return info

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from modelport.core.types import TensorDict
 from modelport.errors import ModelError, ModelportError, Overloaded
+from modelport.observability.tracing import StageTimer, current_stage_timer
 from modelport.runtime.base import Runtime
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,9 @@ class ThreadExecutor:
         self.max_queue = max_queue
         self.pending = 0
 
-    def _call(self, inputs: TensorDict) -> TensorDict:
+    def _call(self, inputs: TensorDict, timer: StageTimer | None = None) -> TensorDict:
+        if timer is not None:
+            timer.mark_started()
         try:
             return self.runtime.predict(inputs)
         except ModelportError:
@@ -35,6 +38,9 @@ class ThreadExecutor:
         except Exception as exc:
             log.exception("model %s raised", self.runtime.artifact)
             raise ModelError(f"model raised {type(exc).__name__}: {exc}") from exc
+        finally:
+            if timer is not None:
+                timer.mark_finished()
 
     async def submit(self, inputs: TensorDict) -> TensorDict:
         if self.pending >= self.max_queue:
@@ -42,7 +48,7 @@ class ThreadExecutor:
         self.pending += 1
         try:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self.pool, self._call, inputs)
+            return await loop.run_in_executor(self.pool, self._call, inputs, current_stage_timer())
         finally:
             self.pending -= 1
 

@@ -7,6 +7,7 @@ from sqlalchemy import MetaData
 from modelport.security import tables as security_tables  # noqa: F401
 from modelport.storage import tables  # noqa: F401
 from modelport.storage.base import Base
+from modelport.tracking import tables as tracking_tables  # noqa: F401
 
 
 def metadata() -> MetaData:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 
 from modelport.api.deps import Principal, ServicesDep, require
 from modelport.api.responses import FastJSONResponse
@@ -50,12 +50,24 @@ def encode(response: InferenceResponse) -> dict[str, Any]:
     return body
 
 
+def use_cache(cache_control: str | None) -> bool:
+    """``Cache-Control: no-cache`` (or ``no-store``) bypasses the prediction cache."""
+    if not cache_control:
+        return True
+    directives = {d.strip().split("=")[0].lower() for d in cache_control.split(",")}
+    return not directives & {"no-cache", "no-store"}
+
+
+CacheControl = Annotated[str | None, Header(include_in_schema=False)]
+
+
 async def _predict(services: Any, name: str, rows: list[Any], version: str | None,
-                   principal: Principal) -> FastJSONResponse:
+                   principal: Principal, cache_control: str | None = None) -> FastJSONResponse:
     info = await services.inference.resolve(name, version)
     request = InferenceRequest(
         model=name, version=version, inputs=rows_to_inputs(rows, info.signature.inputs[0].name),
         request_id=current_request_id(), protocol="rest", principal=principal.id,
+        use_cache=use_cache(cache_control),
     )
     result = await services.inference.infer(request)
     return FastJSONResponse(encode(result))
@@ -63,11 +75,11 @@ async def _predict(services: Any, name: str, rows: list[Any], version: str | Non
 
 @router.post("/{name}/predict", response_model=PredictResponse, summary="Predict one row or a few rows")
 async def predict(name: str, body: PredictRequest, services: ServicesDep,
-                  principal: PredictDep) -> FastJSONResponse:
-    return await _predict(services, name, body.features, body.version, principal)
+                  principal: PredictDep, cache_control: CacheControl = None) -> FastJSONResponse:
+    return await _predict(services, name, body.features, body.version, principal, cache_control)
 
 
 @router.post("/{name}/predict/batch", response_model=PredictResponse, summary="Predict a batch of rows")
 async def predict_batch(name: str, body: BatchPredictRequest, services: ServicesDep,
-                        principal: PredictDep) -> FastJSONResponse:
-    return await _predict(services, name, body.samples, body.version, principal)
+                        principal: PredictDep, cache_control: CacheControl = None) -> FastJSONResponse:
+    return await _predict(services, name, body.samples, body.version, principal, cache_control)

@@ -1,7 +1,7 @@
 """security: users and API keys
 
 Revision ID: 0002_security
-Revises: 0001_registry
+Revises: 0003_tracking
 Create Date: 2026-11-22
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_security"
-down_revision = "0001_registry"
+down_revision = "0003_tracking"  # chained after tracking, merged to main first
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Tracking: the durable prediction log, its query API, feedback, performance, drift and usage."""

@@ -1,0 +1,234 @@
+"""The write-behind prediction log: an in-memory buffer, a background writer, a spill file.
+
+The request path calls :meth:`PredictionRecorder.record`, a list append: it never awaits the
+database nor encodes anything. A background task wakes every ``flush_interval`` (or when a
+batch is full), encodes the buffered records in a worker thread and bulk-inserts them
+(executemany, which SQLAlchemy turns into multi-row ``INSERT ... VALUES`` batches on both
+SQLite and asyncpg; COPY would save little at these batch sizes and needs its own type handling
+for the JSON columns). If the insert fails, the rows go to an append-only JSONL spill file
+and the writer backs off; once an insert succeeds again the spill files are replayed. Shutdown
+flushes the buffer (to the database, or to the spill file) before the process exits, so a row
+is lost only when both the database and the disk refuse it: that is counted as ``dropped`` and
+logged at CRITICAL level.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import Link, Tracer
+from sqlalchemy import Insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from modelport.observability.metrics import Metrics
+from modelport.tracking.records import PredictionRecord, encode
+from modelport.tracking.spill import SpillStore
+from modelport.tracking.tables import PredictionRow
+
+log = logging.getLogger(__name__)
+MAX_LINKS = 32
+
+
+def insert_ignoring_duplicates(dialect: str) -> Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: replays are idempotent on request id."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(PredictionRow).on_conflict_do_nothing().returning(PredictionRow.id)
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(PredictionRow).on_conflict_do_nothing().returning(PredictionRow.id)
+    raise ValueError(f"prediction log does not support the {dialect} dialect")
+
+
+def _encode_all(records: list[PredictionRecord]) -> list[dict[str, Any]]:
+    return [encode(r) for r in records]
+
+
+class PredictionRecorder:
+    def __init__(self, engine: AsyncEngine, metrics: Metrics, spill: SpillStore, *,
+                 enabled: bool = True, flush_interval: float = 0.5, buffer_max: int = 100_000,
+                 batch_size: int = 2000, write_timeout: float = 10.0, retry_max: float = 30.0,
+                 tracer: Tracer | None = None) -> None:
+        self.engine = engine
+        self.metrics = metrics
+        self.spill = spill
+        self.enabled = enabled
+        self.flush_interval = flush_interval
+        self.buffer_max = buffer_max
+        self.batch_size = batch_size
+        self.write_timeout = write_timeout
+        self.retry_max = retry_max
+        self.tracer = tracer or trace.NoOpTracer()
+        self._buffer: list[PredictionRecord] = []
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._overflow: asyncio.Task[None] | None = None
+        self._closing = False
+        self._db_up = True
+        self._backoff = 0.0
+        self._retry_at = 0.0
+        self._stmt = insert_ignoring_duplicates(engine.dialect.name)
+
+    # ------------------------------------------------------------- request path
+    def record(self, record: PredictionRecord) -> None:
+        """Buffer one record; O(1), never blocks, never raises."""
+        if not self.enabled:
+            return
+        buffer = self._buffer
+        buffer.append(record)
+        if len(buffer) >= self.batch_size:
+            self._wake.set()
+            if len(buffer) >= self.buffer_max and self._overflow is None and not self._closing:
+                self._overflow = asyncio.get_running_loop().create_task(self._spill_overflow())
+
+    # ---------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        if self.enabled and self._task is None:
+            self._closing = False
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="prediction-log")
+
+    async def close(self) -> None:
+        """Stop the writer and flush everything (database, else the spill file)."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        if self._overflow is not None:
+            await self._overflow
+        await self.flush(final=True)
+        self.spill.seal()
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    async def _run(self) -> None:
+        while not self._closing:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.flush_interval):
+                    await self._wake.wait()
+            self._wake.clear()
+            if self._closing:
+                break
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("prediction log flush failed; retrying next interval")
+
+    # ------------------------------------------------------------------ writing
+    async def flush(self, *, final: bool = False) -> None:
+        """Write everything buffered now; replay spill files when the database answers."""
+        async with self._lock:
+            records, self._buffer = self._buffer, []
+            try_db = final or time.monotonic() >= self._retry_at
+            if records:
+                self.metrics.log_rows.labels("buffered").inc(len(records))
+                rows = await asyncio.to_thread(_encode_all, records)
+                links = [Link(r.span) for r in records[:MAX_LINKS] if r.span is not None]
+                with self.tracer.start_as_current_span("prediction_log.flush", links=links) as span:
+                    span.set_attribute("prediction_log.rows", len(rows))
+                    if not (try_db and await self._write(rows)):
+                        span.set_attribute("prediction_log.spilled", True)
+                        await self._spill(rows)
+            elif try_db and not self._db_up and self.spill.has_pending():
+                await self._probe()
+            if try_db and self._db_up and self.spill.has_pending():
+                await self._replay()
+            self.metrics.log_buffer.set(len(self._buffer))
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> int:
+        inserted = 0
+        async with asyncio.timeout(self.write_timeout):
+            for start in range(0, len(rows), self.batch_size):
+                chunk = rows[start:start + self.batch_size]
+                async with self.engine.begin() as conn:
+                    result = await conn.execute(self._stmt, chunk)
+                    inserted += len(result.all())
+        duplicates = len(rows) - inserted
+        self.metrics.log_rows.labels("written").inc(inserted)
+        if duplicates:
+            self.metrics.log_rows.labels("duplicate").inc(duplicates)
+            log.warning("prediction log: %d row(s) skipped, their request id was already logged",
+                        duplicates)
+        return inserted
+
+    async def _write(self, rows: list[dict[str, Any]]) -> bool:
+        try:
+            await self._insert(rows)
+        except Exception as exc:
+            self._mark_down(exc)
+            return False
+        self._mark_up()
+        return True
+
+    async def _probe(self) -> None:
+        from sqlalchemy import text
+
+        try:
+            async with asyncio.timeout(self.write_timeout), self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            self._mark_down(exc)
+            return
+        self._mark_up()
+
+    def _mark_down(self, exc: BaseException) -> None:
+        if self._db_up:
+            log.warning("prediction log: database write failed (%s: %s); spilling to %s",
+                        type(exc).__name__, str(exc)[:200], self.spill.directory)
+        self._db_up = False
+        self._backoff = min(self.retry_max, max(0.25, self._backoff * 2))
+        self._retry_at = time.monotonic() + self._backoff
+
+    def _mark_up(self) -> None:
+        if not self._db_up:
+            log.warning("prediction log: database is back; replaying spill files")
+        self._db_up = True
+        self._backoff = 0.0
+        self._retry_at = 0.0
+
+    async def _spill(self, rows: list[dict[str, Any]]) -> None:
+        try:
+            await asyncio.to_thread(self.spill.append, rows)
+        except OSError as exc:
+            self.metrics.log_rows.labels("dropped").inc(len(rows))
+            log.critical("PREDICTION LOG ROWS DROPPED: %d row(s) lost: the database is unreachable "
+                         "and the spill file cannot be written (%s)", len(rows), exc)
+            return
+        self.metrics.log_rows.labels("spilled").inc(len(rows))
+
+    async def _spill_overflow(self) -> None:
+        """The buffer passed ``buffer_max`` while a write is slow: move it to disk now."""
+        try:
+            records, self._buffer = self._buffer, []
+            self.metrics.log_rows.labels("buffered").inc(len(records))
+            rows = await asyncio.to_thread(_encode_all, records)
+            await self._spill(rows)
+        finally:
+            self._overflow = None
+
+    async def _replay(self) -> None:
+        await asyncio.to_thread(self.spill.seal)
+        for path in self.spill.pending():
+            f = await asyncio.to_thread(self.spill.open_for_replay, path)
+            if f is None:
+                continue
+            try:
+                chunks = SpillStore.read_chunks(f, self.batch_size)
+                while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+                    if not await self._write(chunk):
+                        return  # still down: keep the file, try again after the backoff
+                    self.metrics.log_rows.labels("replayed").inc(len(chunk))
+                await asyncio.to_thread(path.unlink)
+                log.info("prediction log: replayed spill file %s", path.name)
+            finally:
+                f.close()

@@ -1,0 +1,43 @@
+"""Usage per API key (principal) or per model, aggregated in SQL from the prediction log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import case, func, select
+
+from modelport.storage.engine import SessionFactory
+from modelport.tracking.tables import PredictionRow
+from modelport.tracking.window import as_utc
+
+
+class UsageService:
+    def __init__(self, sessions: SessionFactory) -> None:
+        self.sessions = sessions
+
+    async def usage(self, by: Literal["key", "model"], *, since: datetime | None = None,
+                    until: datetime | None = None, principal: str | None = None) -> list[dict[str, Any]]:
+        t = PredictionRow
+        group = t.principal if by == "key" else t.model
+        stmt = select(
+            group.label("group"),
+            func.count().label("requests"),
+            func.coalesce(func.sum(t.rows), 0).label("rows"),
+            func.coalesce(func.sum(case((t.status == "error", 1), else_=0)), 0).label("errors"),
+            func.coalesce(func.sum(case((t.cached.is_(True), 1), else_=0)), 0).label("cached"),
+            func.coalesce(func.sum(t.latency_ms), 0.0).label("latency_ms_sum"),
+        ).group_by(group).order_by(func.count().desc())
+        if since is not None:
+            stmt = stmt.where(t.ts >= as_utc(since))
+        if until is not None:
+            stmt = stmt.where(t.ts < as_utc(until))
+        if principal is not None:
+            stmt = stmt.where(t.principal == principal)
+        async with self.sessions() as session:
+            rows = (await session.execute(stmt)).all()
+        return [{
+            by: r.group, "requests": int(r.requests), "rows": int(r.rows), "errors": int(r.errors),
+            "cached": int(r.cached), "latency_ms_sum": round(float(r.latency_ms_sum), 3),
+            "latency_ms_avg": round(float(r.latency_ms_sum) / int(r.requests), 3) if r.requests else 0.0,
+        } for r in rows]

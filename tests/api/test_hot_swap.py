@@ -1,0 +1,53 @@
+"""Moving an alias while clients send requests in a loop: zero failed requests."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from modelport.app import create_app
+from tests.conftest import write_fake_artifact
+
+
+async def test_alias_moves_under_load_without_failures(
+    make_settings: Any, fake_flavors: None, tmp_path: Path, admin_headers: dict[str, str]
+) -> None:
+    app = create_app(make_settings())
+    async with app.router.lifespan_context(app):
+        models = app.state.services.models
+        await models.register_file("swap", "test-sum", write_fake_artifact(tmp_path, "a.json", offset=0),
+                                   aliases=["production"])
+        await models.register_file("swap", "test-sum", write_fake_artifact(tmp_path, "b.json", offset=100))
+        transport = httpx.ASGITransport(app=app)
+        results: list[tuple[int, int, float]] = []
+        stop = asyncio.Event()
+
+        async def client_loop() -> None:
+            async with httpx.AsyncClient(transport=transport, base_url="http://t",
+                                         headers=admin_headers) as c:
+                while not stop.is_set():
+                    r = await c.post("/api/v1/models/swap/predict", json={"features": [1, 2, 3]})
+                    body = r.json()
+                    results.append((r.status_code, body.get("version", 0), body.get("predictions", [0])[0]))
+
+        async def mover() -> None:
+            async with httpx.AsyncClient(transport=transport, base_url="http://t",
+                                         headers=admin_headers) as c:
+                for i in range(12):
+                    await asyncio.sleep(0.05)
+                    r = await c.put("/api/v1/models/swap/aliases/production", json={"version": 2 - i % 2})
+                    assert r.status_code == 200, r.text
+            stop.set()
+
+        await asyncio.gather(*(client_loop() for _ in range(8)), mover())
+
+    assert len(results) > 100
+    failures = [r for r in results if r[0] != 200]
+    assert failures == []
+    versions = {v for _, v, _ in results}
+    assert versions == {1, 2}
+    for _, version, prediction in results:  # each answer comes from the version it names
+        assert prediction == (6.0 if version == 1 else 106.0)
