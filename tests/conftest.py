@@ -28,6 +28,7 @@ from fastapi import FastAPI
 
 from modelport.app import create_app
 from modelport.bootstrap import Services, build_services
+from modelport.errors import NotFound
 from modelport.runtime.registry import FLAVORS
 from modelport.settings import Settings
 
@@ -35,6 +36,7 @@ POSTGRES_URL = os.environ.get("MODELPORT_TEST_POSTGRES_URL", "postgresql+asyncpg
 REDIS_URL = os.environ.get("MODELPORT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RABBITMQ_URL = os.environ.get("MODELPORT_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 REQUIRE_SERVICES = os.environ.get("MODELPORT_REQUIRE_SERVICES") == "1"
+TEST_SECRET = "test-secret-key-" + "x" * 32
 
 
 def reachable(url: str, default_port: int) -> bool:
@@ -136,6 +138,9 @@ def build_test_settings(home: Path, **overrides: Any) -> Settings:
         "grpc_enabled": False,
     }
     values.update(overrides)
+    url = values.get("database_url")
+    if url and not str(url).startswith("sqlite") and "secret_key" not in values:
+        values["secret_key"] = TEST_SECRET  # only the embedded default generates its own
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
@@ -167,10 +172,17 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
     await svc.close()
 
 
-@pytest.fixture
-def admin_headers() -> dict[str, str]:
-    """Credentials every test client sends; extended by the security layer."""
-    return {}
+async def mint_admin_headers(services: Services, scopes: list[str] | None = None,
+                             **key_options: Any) -> dict[str, str]:
+    """Headers with a fresh API key (``admin`` by default) for any started ``Services``."""
+    from modelport.security.admin import ADMIN_USER
+
+    try:
+        owner = await services.auth.users.by_username(ADMIN_USER)
+    except NotFound:
+        owner = await services.auth.users.create(ADMIN_USER, None, role="admin")
+    _, key = await services.auth.keys.create(owner.id, name="test", scopes=scopes or ["admin"], **key_options)
+    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture
@@ -179,6 +191,25 @@ async def app(demo_settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(demo_settings)
     async with application.router.lifespan_context(application):
         yield application
+
+
+@pytest.fixture
+async def admin_headers(make_settings: Any) -> dict[str, str]:
+    """Admin credentials valid for every app or ``Services`` the test builds on its default home
+    (the embedded SQLite in ``tmp_path/home``, as ``make_settings()`` gives): this fixture runs the
+    first start there (or reads the ``admin.key`` an earlier start wrote). For an app on another
+    database, call :func:`mint_admin_headers` with its services."""
+    from modelport.security.admin import ensure_admin
+
+    settings = make_settings()
+    services = build_services(settings)
+    try:
+        await services.start(serve=False)
+        key = await ensure_admin(services.auth, settings.home)
+    finally:
+        await services.close()
+    key = key or (settings.home / "admin.key").read_text().strip()
+    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture

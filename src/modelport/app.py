@@ -11,11 +11,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from modelport import __version__
 from modelport.api import problems
+from modelport.api.hardening import HardeningMiddleware, check_cors
 from modelport.api.middleware import RequestContextMiddleware
 from modelport.api.routes import (
+    auth,
     collections,
     files,
     health,
@@ -40,11 +43,15 @@ DESCRIPTION = """Serve, train and track machine-learning models behind one fast,
 * `/v1`: OpenAI-compatible API (models, embeddings, chat completions)
 * `/v2`: Open Inference Protocol (KServe v2 / Triton) REST, binary tensor data, model repository;
   the same protocol over gRPC on `MODELPORT_GRPC_PORT`
+
+Every route but `/`, `/health/*` and the docs needs a credential: `Authorization: Bearer <JWT or API key>`
+or `X-API-Key: <API key>`.
 """
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     settings = services.settings if services is not None else (settings or Settings())
+    check_cors(settings)
     services = services or build_services(settings)
 
     @asynccontextmanager
@@ -74,13 +81,24 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.services = services
     problems.install(app)
     for router in (health.router, models.router, predict.router, predictions.router,
-                   monitoring.router, usage.router, oip_rest.router):
+                   monitoring.router, usage.router, oip_rest.router, auth.router):
         app.include_router(router)
     for router in (text.router, files.router, collections.router):
         app.include_router(router)
     from modelport.openai.routes import router as openai_router
 
     app.include_router(openai_router)
+    app.include_router(models.upload_router, max_body_size=settings.max_upload_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
+                            "RateLimit-Reset"],
+        )
+    app.add_middleware(HardeningMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=services.metrics)
     app.add_middleware(TracingMiddleware, tracing=services.tracing)  # outermost: spans the request
     return app

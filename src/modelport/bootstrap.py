@@ -17,10 +17,12 @@ from modelport.core.inference import InferenceService
 from modelport.core.models import ModelService
 from modelport.observability.metrics import Metrics
 from modelport.observability.tracing import Tracing, tracing_from_env
+from modelport.ratelimit import RateLimiter
 from modelport.registry.registry import ModelRegistry
 from modelport.registry.store import ArtifactStore, make_store
 from modelport.runtime.manager import ModelManager
 from modelport.search.service import SearchService
+from modelport.security.service import AuthService
 from modelport.settings import Settings
 from modelport.storage import migrate
 from modelport.storage.engine import SessionFactory, make_engine, make_session_factory
@@ -52,6 +54,8 @@ class Services:
     manager: ModelManager
     models: ModelService
     inference: InferenceService
+    auth: AuthService
+    limiter: RateLimiter
     tracking: Tracking
     cache: PredictionCache | None
     tracing: Tracing
@@ -64,6 +68,11 @@ class Services:
         await migrate.upgrade(self.engine)
         await self.tracking.start()
         if serve:
+            self.auth.start()
+            if self.auth.enabled:
+                from modelport.security.admin import ensure_admin
+
+                await ensure_admin(self.auth, self.settings.home)
             if self.settings.demo_models and await self.registry.count() == 0:
                 from modelport.demo import register_demo_models
 
@@ -98,6 +107,7 @@ class Services:
         if self.cache is not None:
             await self.cache.close()
         self.tracing.shutdown()
+        await self.limiter.close()
         await self.engine.dispose()
 
 
@@ -130,4 +140,5 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
         settings=settings, engine=engine, sessions=sessions, store=store, metrics=metrics,
         registry=registry, manager=manager, models=models, inference=inference,
         tracking=tracking, cache=cache, tracing=tracing, search=search,
+        auth=AuthService(settings, sessions), limiter=RateLimiter(settings.redis_url),
     )

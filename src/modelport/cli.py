@@ -19,6 +19,11 @@ from modelport.settings import Settings
 app = typer.Typer(help="Serve, train and track machine-learning models.", no_args_is_help=True)
 models_app = typer.Typer(help="Manage registered models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys (shown once at creation, stored as digests).",
+                       no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 console = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -116,6 +121,75 @@ def models_rm(name: str, version: int) -> None:
     """Delete VERSION of model NAME (refused while an alias points at it)."""
     run_with_services(lambda s: s.models.delete_version(name, version))
     console.print(f"deleted {name} version {version}")
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                                          help="Prompted for when not given")],
+    role: Annotated[str, typer.Option(help="user or admin")] = "user",
+    scope: Annotated[list[str] | None, typer.Option(help="Scopes of a user (default: predict, "
+                                                          "models:read); repeat the option")] = None,
+) -> None:
+    """Create a user who can log in at /api/v1/auth/token."""
+    user = run_with_services(lambda s: s.auth.users.create(
+        username, password, role=role, scopes=scope  # type: ignore[arg-type]
+    ))
+    console.print(f"created user [bold]{user.username}[/bold] ({user.role}: {', '.join(user.scopes)})")
+
+
+@keys_app.command("create")
+def keys_create(
+    scope: Annotated[list[str], typer.Option(help="Scope to grant; repeat the option")],
+    name: Annotated[str, typer.Option(help="A label for the key")] = "",
+    owner: Annotated[str, typer.Option(help="Username owning the key")] = "admin",
+    expires: Annotated[str | None, typer.Option(help="Lifetime, e.g. 30d, 12h (default: never)")] = None,
+    rate_limit: Annotated[str | None, typer.Option(help="This key's limit, e.g. 600/minute")] = None,
+) -> None:
+    """Create an API key and print it once."""
+    from modelport.security.keys import parse_duration
+    from modelport.storage.base import utcnow
+
+    async def create(s: Services) -> tuple[Any, str]:
+        expires_at = utcnow() + parse_duration(expires) if expires else None
+        user = await s.auth.users.by_username(owner)
+        return await s.auth.keys.create(user.id, name=name, scopes=scope, expires_at=expires_at,
+                                        rate_limit=rate_limit)
+
+    info, plaintext = run_with_services(create)
+    err.print(f"created key {info.id} for {info.owner} ({', '.join(info.scopes)}); it is shown once:")
+    print(plaintext)
+
+
+@keys_app.command("list")
+def keys_list(
+    owner: Annotated[str | None, typer.Option(help="Only this user's keys")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List API keys (never their secrets)."""
+
+    async def list_keys(s: Services) -> list[Any]:
+        owner_id = (await s.auth.users.by_username(owner)).id if owner else None
+        return await s.auth.keys.list(owner_id)
+
+    keys = run_with_services(list_keys)
+    if as_json:
+        console.print_json(json.dumps([k.model_dump(mode="json") for k in keys]))
+        return
+    table = Table("id", "name", "owner", "scopes", "expires", "revoked", "last used")
+    table.columns[0].no_wrap = True
+    for k in keys:
+        table.add_row(k.id, k.name, k.owner, " ".join(k.scopes), str(k.expires_at or "never"),
+                      "yes" if k.revoked else "", str(k.last_used_at or ""))
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke an API key (other replicas stop accepting it within MODELPORT_KEY_CACHE_TTL_S)."""
+    run_with_services(lambda s: s.auth.keys.revoke(key_id))
+    console.print(f"revoked {key_id}")
 
 
 def main() -> None:

@@ -11,11 +11,14 @@ from modelport.settings import Settings
 def banner(settings: Settings) -> str:
     base = f"http://{settings.host}:{settings.port}"
     grpc = f" · gRPC {settings.host}:{settings.grpc_port}" if settings.grpc_enabled else ""
+    key = (f"             -H \"Authorization: Bearer $(cat {settings.home}/admin.key)\" \\\n"
+           if settings.auth == "enabled" else "")
     return (
         f"\n  modelport is starting on {base}\n"
         f"  docs:    {base}/docs\n"
         f"  OIP v2:  {base}/v2{grpc}\n"
         f"  try:     curl -s -X POST {base}/api/v1/models/iris/predict \\\n"
+        f"{key}"
         f"             -H 'Content-Type: application/json' -d '{{\"features\": [5.1, 3.5, 1.4, 0.2]}}'\n"
     )
 

@@ -118,4 +118,7 @@ async def test_model_that_raises_gives_generic_500_and_server_survives(
 
 
 def _client(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    """A client with the admin key the app's first start wrote (call it once the app started)."""
+    key = (app.state.services.settings.home / "admin.key").read_text().strip()
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                             headers={"Authorization": f"Bearer {key}"})

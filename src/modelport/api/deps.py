@@ -1,17 +1,30 @@
 """``Annotated`` dependency aliases shared by every route module.
 
 Routes declare what they need (``ServicesDep``, a scope through ``require``) and stay thin;
-the validation that raises domain errors lives here.
+the validation that raises domain errors lives here. ``require(scope)`` resolves the caller
+from ``Authorization: Bearer <JWT or API key>`` or ``X-API-Key`` (401 with ``WWW-Authenticate``
+when missing or invalid), applies the caller's rate limit (429), checks the scope (403), and
+puts the principal id into the request's log context for audit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from modelport.bootstrap import Services
+from modelport.errors import Forbidden
+from modelport.observability.context import principal_var
+from modelport.security.principal import ANONYMOUS, Principal
+
+__all__ = ["ANONYMOUS", "Principal", "PrincipalDep", "ServicesDep", "get_principal", "require",
+           "require_account", "SCOPE_ATTR"]
+
+SCOPE_ATTR = "__modelport_scope__"
+ACCOUNT = "account"  # pseudo-scope: a user's own token, or an admin credential
 
 
 def get_services(request: Request) -> Services:
@@ -21,31 +34,63 @@ def get_services(request: Request) -> Services:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: a user or an API key, with the scopes it was granted."""
-
-    id: str
-    kind: str  # "user" | "key" | "anonymous"
-    scopes: frozenset[str] = field(default_factory=frozenset)
-    owner: str | None = None
-
-    def has(self, scope: str) -> bool:
-        return scope in self.scopes or "admin" in self.scopes
+# Declared for the OpenAPI document (Swagger UI's "Authorize"); the values are read from the
+# headers directly so any credential kind works in either header.
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False,
+                               description="A JWT from /api/v1/auth/token, or an API key (mp_...)")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key (mp_...)")
 
 
-ANONYMOUS = Principal(id="anonymous", kind="anonymous",
-                      scopes=frozenset({"predict", "models:read", "models:write", "jobs", "admin"}))
+async def get_principal(
+    request: Request,
+    services: ServicesDep,
+    _token: Annotated[str | None, Depends(_bearer)],
+    _key: Annotated[str | None, Depends(_api_key)],
+) -> Principal:
+    headers = request.headers
+    principal = await resolve_caller(services, headers.get("authorization"), headers.get("x-api-key"))
+    request.state.principal = principal
+    return principal
 
 
-def require(scope: str) -> object:
-    """Dependency factory: the caller must hold ``scope`` (security issue fills this in)."""
+async def resolve_caller(services: Services, authorization: str | None, api_key: str | None) -> Principal:
+    """Credentials → principal (401), the caller's rate limit (429), and the audit context.
 
-    async def dependency(request: Request) -> Principal:
-        principal: Principal = getattr(request.state, "principal", ANONYMOUS)
+    Every edge calls this: HTTP headers here, gRPC call metadata in :mod:`modelport.oip.auth`.
+    """
+    principal = await services.auth.resolve(authorization, api_key)
+    if principal.kind != "anonymous":
+        await services.limiter.hit(principal.rate_limit or services.settings.rate_limit,
+                                   "principal", principal.id)
+    principal_var.set(principal.id)
+    structlog.contextvars.bind_contextvars(principal=principal.id)
+    return principal
+
+
+def require(scope: str) -> Any:
+    """Dependency: the caller must hold ``scope`` (``admin`` holds every scope)."""
+
+    async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if not principal.has(scope):
+            raise Forbidden(f"this operation needs the {scope!r} scope")
         return principal
 
+    setattr(dependency, SCOPE_ATTR, scope)
+    return Depends(dependency)
+
+
+def require_account() -> Any:
+    """Dependency for managing one's own credentials: a user's token, or an admin credential.
+
+    A plain API key cannot mint more keys: a leaked key must not be able to outlive its revocation.
+    """
+
+    async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if not (principal.kind in ("user", "anonymous") or principal.is_admin):
+            raise Forbidden("managing keys needs a user token (POST /api/v1/auth/token) or an admin key")
+        return principal
+
+    setattr(dependency, SCOPE_ATTR, ACCOUNT)
     return Depends(dependency)
 
 

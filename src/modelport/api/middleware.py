@@ -14,7 +14,7 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from modelport.observability.context import request_id_var
+from modelport.observability.context import principal_var, request_id_var
 from modelport.observability.metrics import Metrics
 
 log = logging.getLogger("modelport.access")
@@ -39,6 +39,7 @@ class RequestContextMiddleware:
                 break
         request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        principal_token = principal_var.set(None)
         structlog.contextvars.bind_contextvars(request_id=request_id)
         header = (b"x-request-id", request_id.encode())
         status = 500
@@ -66,3 +67,4 @@ class RequestContextMiddleware:
                     log.info("%s %s %d %.1fms", method, path, status, elapsed * 1000)
             structlog.contextvars.unbind_contextvars("request_id", "principal")
             request_id_var.reset(token)
+            principal_var.reset(principal_token)

@@ -62,10 +62,10 @@ async def request_validation_error(_request: Request, exc: Exception) -> Respons
 
 async def http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    title = {404: "Not Found", 405: "Method Not Allowed", 413: "Content Too Large"}.get(
+    title = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Content Too Large"}.get(
         exc.status_code, "Error"
     )
-    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+    code = {400: "invalid_input", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
         exc.status_code, "http_error"
     )
     detail = exc.detail if isinstance(exc.detail, str) else title

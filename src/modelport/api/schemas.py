@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from modelport.registry.manifest import ModelInfo, ModelVersionInfo, ServingConfig, Signature
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored as UTC); RFC 3339 needs the offset."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class StrictBody(BaseModel):
@@ -53,7 +62,7 @@ class VersionOut(BaseModel):
     tags: dict[str, str]
     metrics: dict[str, float]
     config: ServingConfig
-    created_at: datetime
+    created_at: UtcDatetime
     aliases: list[str] = Field(default_factory=list)
 
     @classmethod
@@ -65,7 +74,7 @@ class VersionOut(BaseModel):
 class ModelSummary(BaseModel):
     name: str
     description: str
-    created_at: datetime
+    created_at: UtcDatetime
     versions: list[int]
     aliases: dict[str, int]
     latest: VersionOut | None = None
@@ -74,7 +83,7 @@ class ModelSummary(BaseModel):
 class ModelDetail(BaseModel):
     name: str
     description: str
-    created_at: datetime
+    created_at: UtcDatetime
     aliases: dict[str, int]
     versions: list[VersionOut]
 

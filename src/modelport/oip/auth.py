@@ -2,16 +2,15 @@
 
 ``authenticate_metadata`` is the only place the gRPC edge decides identity and scope, and it
 resolves credentials exactly as the HTTP side does, so a key that works on ``/v2`` works on
-gRPC. Today the HTTP side (``api.deps.require``) has no credential check yet and serves every
-caller as the all-scopes anonymous principal; :func:`resolve_principal` mirrors that and is the
-one function to swap when real API keys and tokens land.
+gRPC: the same ``AuthService.resolve`` (401 for missing or bad credentials), the same per-caller
+rate limit (429 → RESOURCE_EXHAUSTED), the same scope check (403 → PERMISSION_DENIED).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from modelport.api.deps import ANONYMOUS, Principal
+from modelport.api.deps import Principal, resolve_caller
 from modelport.bootstrap import Services
 from modelport.errors import Forbidden
 
@@ -31,7 +30,7 @@ def credentials(metadata: Iterable[tuple[str, str | bytes]] | None) -> dict[str,
 
 async def resolve_principal(services: Services, headers: dict[str, str]) -> Principal:
     """The principal for these credentials, as the HTTP dependency resolves it (see module doc)."""
-    return ANONYMOUS
+    return await resolve_caller(services, headers.get("authorization"), headers.get("x-api-key"))
 
 
 async def authenticate_metadata(services: Services, metadata: Iterable[tuple[str, str | bytes]] | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from modelport.search import tables as search_tables  # noqa: F401
+from modelport.security import tables as security_tables  # noqa: F401
 from modelport.storage import tables  # noqa: F401
 from modelport.storage.base import Base
 from modelport.tracking import tables as tracking_tables  # noqa: F401

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 
 from modelport import __version__
-from modelport.api.deps import ServicesDep
+from modelport.api.deps import Principal, ServicesDep, require
 from modelport.api.responses import FastJSONResponse
 
 router = APIRouter(tags=["health"])
@@ -49,6 +49,6 @@ async def ready(services: ServicesDep) -> FastJSONResponse:
                           status_code=200 if ok else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(services: ServicesDep) -> Response:
+@router.get("/metrics", summary="Prometheus metrics (scope: metrics)", response_class=Response)
+async def metrics(services: ServicesDep, _p: Annotated[Principal, require("metrics")]) -> Response:
     return Response(services.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

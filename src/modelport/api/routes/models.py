@@ -14,6 +14,8 @@ from modelport.errors import InvalidInput
 from modelport.registry.manifest import ServingConfig, Signature
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
+# Uploads get their own router so the app can give them the larger MODELPORT_MAX_UPLOAD_BYTES limit.
+upload_router = APIRouter(prefix="/api/v1/models", tags=["models"])
 ReadDep = Annotated[Principal, require("models:read")]
 WriteDep = Annotated[Principal, require("models:write")]
 
@@ -62,8 +64,8 @@ async def get_version(name: str, version: str, services: ServicesDep, _p: ReadDe
     return VersionOut.of(info, model.aliases)
 
 
-@router.post("", response_model=VersionOut, status_code=status.HTTP_201_CREATED,
-             summary="Register a new version from an uploaded artifact")
+@upload_router.post("", response_model=VersionOut, status_code=status.HTTP_201_CREATED,
+                    summary="Register a new version from an uploaded artifact")
 async def register_model(
     services: ServicesDep,
     _p: WriteDep,
@@ -76,6 +78,10 @@ async def register_model(
     config: Annotated[str | None, Form(max_length=65536, description="JSON serving config")] = None,
     alias: Annotated[str | None, Form(max_length=64)] = None,
 ) -> VersionOut:
+    texts = (name, flavor, description, alias or "", file.filename or "")
+    documents = (signature or "", tags or "", config or "")
+    if any("\x00" in v for v in (*texts, *documents)) or any("\\u0000" in v for v in documents):
+        raise InvalidInput("NUL characters are not allowed in strings")
     sig = _parse(Signature, signature, "signature")
     cfg = _parse(ServingConfig, config, "config")
     tag_data = _json_field(tags, "tags") or {}

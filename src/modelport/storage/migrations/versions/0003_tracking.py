@@ -1,7 +1,7 @@
 """tracking: prediction log, feedback, reference distributions
 
 Revision ID: 0003_tracking
-Revises: 0001_registry
+Revises: 0002_security
 Create Date: 2026-11-22
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_tracking"
-down_revision = "0001_registry"
+down_revision = "0002_security"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,137 @@
+"""Pure-ASGI hardening on every response and request: security headers, NUL bytes, CORS policy.
+
+Pure ASGI (not ``BaseHTTPMiddleware``): it sits on the hot path and must not buffer bodies.
+Body size limits are FastAPI's own ``max_body_size`` (it counts chunked bodies too, which a
+middleware trusting ``Content-Length`` would not).
+
+NUL bytes in strings are refused with 400 before they reach a route: SQLite stores them but
+PostgreSQL rejects them (a 500 otherwise). Path and query are checked for ``%00``; JSON and
+url-encoded bodies are scanned chunk by chunk as they stream in (``\\u0000`` escapes, ``%00``,
+raw NUL). Multipart bodies carry binary files and are checked field by field by their routes.
+"""
+
+from __future__ import annotations
+
+from fastapi import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modelport.api.problems import problem
+from modelport.settings import Settings
+
+NUL_DETAIL = "NUL characters are not allowed in strings"
+_API_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+]
+# Swagger UI and ReDoc load scripts and styles from a CDN: no default-src there.
+_DOCS_HEADERS = [*_API_HEADERS[:-1], (b"content-security-policy", b"frame-ancestors 'none'")]
+_NO_STORE = (b"cache-control", b"no-store")
+_HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+DOCS_PATHS = ("/docs", "/redoc")
+SECRET_PATHS = ("/api/v1/auth", "/api/v1/keys", "/api/v1/users")
+
+
+class InvalidCharacters(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(status_code=400, detail=NUL_DETAIL)
+
+
+class _NulScanner:
+    """Finds a NUL in a JSON or form body fed in chunks (escapes may straddle two chunks)."""
+
+    __slots__ = ("form", "tail")
+
+    def __init__(self, form: bool) -> None:
+        self.form = form
+        self.tail = b""
+
+    def feed(self, chunk: bytes) -> bool:
+        if b"\x00" in chunk:
+            return True
+        data = self.tail + chunk
+        if self.form:
+            self.tail = data[-2:]
+            return b"%00" in data
+        start = 0
+        while (i := data.find(b"\\u0000", start)) >= 0:
+            j = i
+            while j > 0 and data[j - 1] == 0x5C:
+                j -= 1
+            if (i - j) % 2 == 0 or (j == 0 and self.tail):  # an escape (or unknowable: refuse)
+                return True
+            start = i + 1
+        self.tail = data[-64:]
+        return False
+
+
+def _content_kind(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            ctype = value.split(b";", 1)[0].strip().lower()
+            if ctype == b"application/x-www-form-urlencoded":
+                return "form"
+            if ctype.endswith(b"/json") or ctype.endswith(b"+json"):
+                return "json"
+            return None
+    return "json"  # no content type: FastAPI may still parse it as JSON
+
+
+class HardeningMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        headers = _DOCS_HEADERS if path.startswith(DOCS_PATHS) else _API_HEADERS
+        extra = []
+        if path.startswith(SECRET_PATHS):
+            extra.append(_NO_STORE)
+        if scope.get("scheme") == "https":
+            extra.append(_HSTS)
+        started = False
+
+        async def send_secure(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", []), *headers, *extra]
+            await send(message)
+
+        if "\x00" in path or b"%00" in scope.get("raw_path", b"") or b"%00" in scope["query_string"]:
+            await problem(400, "Bad Request", NUL_DETAIL, code="invalid_input")(scope, receive, send_secure)
+            return
+        kind = _content_kind(scope) if scope["method"] in ("POST", "PUT", "PATCH") else None
+        if kind is None:
+            await self.app(scope, receive, send_secure)
+            return
+        scanner = _NulScanner(form=kind == "form")
+
+        async def receive_checked() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and scanner.feed(message.get("body", b"")):
+                raise InvalidCharacters
+            return message
+
+        try:
+            await self.app(scope, receive_checked, send_secure)
+        except InvalidCharacters:
+            if started:
+                raise
+            await problem(400, "Bad Request", NUL_DETAIL, code="invalid_input")(scope, receive, send_secure)
+
+
+class InsecureCors(RuntimeError):
+    pass
+
+
+def check_cors(settings: Settings) -> None:
+    """Starlette answers any origin when ``*`` is combined with credentials: refuse that."""
+    if "*" in settings.cors_origins and settings.cors_allow_credentials:
+        raise InsecureCors("MODELPORT_CORS_ORIGINS='*' with credentials allowed would let any site "
+                           "call the API as the user; list the allowed origins instead")

@@ -1,0 +1,72 @@
+"""The security facade the API, the CLI and other protocol edges call.
+
+``resolve`` turns the credential of a request (a JWT or an API key, from ``Authorization:
+Bearer`` or ``X-API-Key``) into a :class:`Principal`; ``login`` runs the OAuth2 password flow.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from modelport.errors import Unauthorized
+from modelport.security import apikeys
+from modelport.security.keys import KeyService
+from modelport.security.principal import ANONYMOUS, Principal
+from modelport.security.scopes import normalize
+from modelport.security.secret import load_secret
+from modelport.security.tokens import TokenService
+from modelport.security.users import UserService
+from modelport.settings import Settings
+from modelport.storage.engine import SessionFactory
+
+log = logging.getLogger(__name__)
+MAX_CREDENTIAL = 4096
+
+
+class AuthService:
+    def __init__(self, settings: Settings, sessions: SessionFactory) -> None:
+        self.settings = settings
+        self.enabled = settings.auth == "enabled"
+        self.users = UserService(sessions)
+        self.keys = KeyService(sessions, cache_ttl=settings.key_cache_ttl_s)
+        self.tokens = TokenService(settings.token_ttl_s)
+
+    def start(self) -> None:
+        """Load (or, embedded, generate) the secret key; refuses an unsafe configuration."""
+        self.tokens.set_secret(load_secret(self.settings))
+        if not self.enabled:
+            log.warning("!" * 72)
+            log.warning("AUTHENTICATION IS DISABLED (MODELPORT_AUTH=disabled): anyone who can reach "
+                        "this server can predict, upload models and manage keys. Local use only.")
+            log.warning("!" * 72)
+
+    async def resolve(self, authorization: str | None, api_key: str | None) -> Principal:
+        """The principal of a request, or :class:`Unauthorized` (401 with WWW-Authenticate)."""
+        if not self.enabled:
+            return ANONYMOUS
+        if api_key is not None and authorization is not None:
+            raise Unauthorized("send one credential: either Authorization or X-API-Key")
+        credential = api_key
+        if credential is None and authorization is not None:
+            scheme, _, value = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not value.strip():
+                raise Unauthorized("use 'Authorization: Bearer <token or API key>' or 'X-API-Key'")
+            credential = value.strip()
+        if not credential:
+            raise Unauthorized("missing credentials")
+        if len(credential) > MAX_CREDENTIAL:
+            raise Unauthorized("invalid credentials")
+        if apikeys.looks_like_key(credential):
+            return await self.keys.verify(credential)
+        claims = self.tokens.decode(credential)
+        return Principal(id=f"user:{claims.subject}", kind="user", scopes=claims.scopes, owner=claims.owner)
+
+    async def login(self, username: str, password: str, scope: str = "") -> tuple[str, int, list[str]]:
+        """OAuth2 password flow: a JWT holding the requested scopes the user has (all by default)."""
+        user = await self.users.authenticate(username, password)
+        held = frozenset(user.scopes)
+        wanted = normalize(scope.split()) if scope.strip() else held
+        if "admin" not in held and not wanted <= held:
+            raise Unauthorized("requested scope not granted to this user")
+        token, ttl = self.tokens.issue(user.username, user.id, wanted)
+        return token, ttl, sorted(wanted)

@@ -1,0 +1,115 @@
+"""Users: create, look up, and check a password (argon2, off the event loop).
+
+A login for a username that does not exist still verifies a dummy argon2 hash
+(:func:`modelport.security.passwords.verify_dummy`), so response time does not reveal which
+usernames exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from modelport.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from modelport.security import passwords
+from modelport.security.scopes import ADMIN, DEFAULT_USER_SCOPES, normalize
+from modelport.security.tables import UserRow
+from modelport.storage.engine import SessionFactory
+
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
+_USERNAME_RE = re.compile(USERNAME_PATTERN)
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+Role = Literal["user", "admin"]
+
+
+class UserInfo(BaseModel):
+    id: str
+    username: str
+    role: str
+    scopes: list[str]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: UserRow) -> UserInfo:
+        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+        return cls(id=row.id, username=row.username, role=row.role, scopes=sorted(row.scopes or []),
+                   created_at=created)
+
+
+def check_username(username: str) -> str:
+    if not _USERNAME_RE.match(username):
+        raise InvalidInput("invalid username: 1-64 letters, digits, '.', '_', '@' or '-'")
+    return username
+
+
+def check_password(password: str) -> str:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD or "\x00" in password:
+        raise InvalidInput(f"password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters, without NUL")
+    return password
+
+
+class UserService:
+    def __init__(self, sessions: SessionFactory) -> None:
+        self.sessions = sessions
+
+    async def create(self, username: str, password: str | None, *, role: Role = "user",
+                     scopes: list[str] | None = None) -> UserInfo:
+        check_username(username)
+        if role not in ("user", "admin"):
+            raise InvalidInput("role must be 'user' or 'admin'")
+        granted = {ADMIN} if role == "admin" else set(normalize(scopes or DEFAULT_USER_SCOPES))
+        hashed = None
+        if password is not None:
+            hashed = await asyncio.to_thread(passwords.hash_password, check_password(password))
+        row = UserRow(id=secrets.token_hex(8), username=username, password_hash=hashed, role=role,
+                      scopes=sorted(granted), disabled=False)
+        async with self.sessions() as session:
+            session.add(row)
+            try:
+                await session.commit()
+            except IntegrityError:
+                raise Conflict(f"user {username!r} already exists") from None
+            await session.refresh(row)
+        return UserInfo.of(row)
+
+    async def get(self, user_id: str) -> UserInfo:
+        async with self.sessions() as session:
+            row = await session.get(UserRow, user_id)
+        if row is None:
+            raise NotFound("user not found")
+        return UserInfo.of(row)
+
+    async def by_username(self, username: str) -> UserInfo:
+        async with self.sessions() as session:
+            query = select(UserRow).where(UserRow.username == username)
+            row = (await session.execute(query)).scalar_one_or_none()
+        if row is None:
+            raise NotFound(f"user {username[:64]!r} not found")
+        return UserInfo.of(row)
+
+    async def count(self) -> int:
+        async with self.sessions() as session:
+            return int((await session.execute(select(func.count()).select_from(UserRow))).scalar_one())
+
+    async def authenticate(self, username: str, password: str) -> UserInfo:
+        """The user for a username and password; one generic error for every failure."""
+        row = None
+        if _USERNAME_RE.match(username):
+            async with self.sessions() as session:
+                row = (await session.execute(
+                    select(UserRow).where(UserRow.username == username)
+                )).scalar_one_or_none()
+        if row is None or row.password_hash is None or row.disabled:
+            await asyncio.to_thread(passwords.verify_dummy, password)  # equal time for unknown users
+            raise Unauthorized("invalid username or password")
+        if not await asyncio.to_thread(passwords.verify_password, password, row.password_hash):
+            raise Unauthorized("invalid username or password")
+        return UserInfo.of(row)
