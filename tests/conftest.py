@@ -199,9 +199,13 @@ async def admin_headers(make_settings: Any) -> dict[str, str]:
     (the embedded SQLite in ``tmp_path/home``, as ``make_settings()`` gives): this fixture runs the
     first start there (or reads the ``admin.key`` an earlier start wrote). For an app on another
     database, call :func:`mint_admin_headers` with its services."""
+    return await first_start_admin_headers(make_settings())
+
+
+async def first_start_admin_headers(settings: Settings) -> dict[str, str]:
+    """Run the first start in ``settings.home`` (or read the ``admin.key`` an earlier one wrote)."""
     from modelport.security.admin import ensure_admin
 
-    settings = make_settings()
     services = build_services(settings)
     try:
         await services.start(serve=False)

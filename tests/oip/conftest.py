@@ -6,6 +6,7 @@ put them back, so the module-wide server stays in the same state between tests.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from tests.conftest import (
     LiveServer,
     build_test_settings,
     fake_flavors_registered,
+    first_start_admin_headers,
     serve_in_thread,
     write_fake_artifact,
 )
@@ -35,9 +37,30 @@ async def register_fakes(services: Services, tmp: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def oip_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("oip-live")
+
+
+@pytest.fixture(scope="module")
+def asgi_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("oip-asgi")
+
+
+@pytest.fixture(scope="module")
+def admin_headers(live_home: Path) -> dict[str, str]:
+    """Overrides the root fixture: an admin key of the module's live server (its home's first start)."""
+    return asyncio.run(first_start_admin_headers(build_test_settings(live_home / "home")))
+
+
+@pytest.fixture(scope="module")
+def asgi_admin_headers(asgi_home: Path) -> dict[str, str]:
+    return asyncio.run(first_start_admin_headers(build_test_settings(asgi_home / "home")))
+
+
+@pytest.fixture(scope="module")
+def oip_server(live_home: Path, admin_headers: dict[str, str]) -> Iterator[LiveServer]:
     """uvicorn + gRPC on free ports, in a thread."""
-    tmp = tmp_path_factory.mktemp("oip-live")
+    tmp = live_home
     settings = build_test_settings(tmp / "home", demo_models=True, demo_text_models=False,
                                    grpc_enabled=True, grpc_port=0)
     with fake_flavors_registered(), serve_in_thread(create_app(settings)) as server:
@@ -46,9 +69,9 @@ def oip_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def oip_app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FastAPI]:
+async def oip_app(asgi_home: Path, asgi_admin_headers: dict[str, str]) -> AsyncIterator[FastAPI]:
     """The ASGI app (lifespan running, no gRPC) for plain-httpx tests."""
-    tmp = tmp_path_factory.mktemp("oip-asgi")
+    tmp = asgi_home
     app = create_app(build_test_settings(tmp / "home", demo_models=True, demo_text_models=False))
     with fake_flavors_registered():
         async with app.router.lifespan_context(app):
@@ -57,10 +80,11 @@ async def oip_app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Fas
 
 
 @pytest_asyncio.fixture(loop_scope="module")
-async def oip_client(oip_app: FastAPI, admin_headers: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+async def oip_client(oip_app: FastAPI, asgi_admin_headers: dict[str, str]
+                     ) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=oip_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
-                                 headers=admin_headers) as client:
+                                 headers=asgi_admin_headers) as client:
         yield client
 
 

@@ -204,7 +204,7 @@ def test_translation_to_the_canonical_request(oip_server: LiveServer, stub: Any,
     assert (request.model, request.version, request.protocol) == ("iris", "production", "grpc")
     assert request.parameters == {"flag": True, "count": -3, "ratio": 0.5, "label": "x"}
     assert request.outputs == ["probabilities"] and request.request_id == "trace-1"
-    assert request.principal == "anonymous"
+    assert request.principal is not None and request.principal.startswith("key:")
     assert request.inputs["input"].shape == (2, 4)
     assert started + 15 < request.deadline <= time.monotonic() + 20
     assert [o.name for o in response.outputs] == ["probabilities"]

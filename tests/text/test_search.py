@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from modelport.app import create_app
-from modelport.settings import Settings
-from tests.text.conftest import Artifacts, auth_headers, requires_text
+from tests.conftest import build_test_settings, mint_admin_headers
+from tests.text.conftest import Artifacts, requires_text
 
 pytestmark = [pytest.mark.text, requires_text]
 
@@ -48,11 +48,7 @@ def search_database(request: pytest.FixtureRequest) -> tuple[str, str | None]:
 async def search_client(search_database: tuple[str, str | None], artifacts: Artifacts,
                         tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     kind, url = search_database
-    values = {"home": tmp_path / "home", "demo_models": False, "log_format": "console",
-              "grpc_enabled": False, "search_embed_batch": 4}
-    if url:
-        values["database_url"] = url
-    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    settings = build_test_settings(tmp_path / "home", search_embed_batch=4, database_url=url)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         services = app.state.services
@@ -60,7 +56,7 @@ async def search_client(search_database: tuple[str, str | None], artifacts: Arti
                                             aliases=["production"])
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
-                                     headers=auth_headers(settings.home)) as client:
+                                     headers=await mint_admin_headers(services)) as client:
             client.expected_store = {"sqlite": "numpy", "postgres": "numpy",  # type: ignore[attr-defined]
                                      "pgvector": "pgvector"}[kind]
             yield client

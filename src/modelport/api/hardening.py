@@ -67,16 +67,25 @@ class _NulScanner:
         return False
 
 
+#: bodies that are not plain text: OIP's binary tensor extension (JSON header + raw tensor bytes,
+#: where NUL is data) and compressed bodies (the edge that decompresses them validates the content)
+_BINARY_MARKERS = (b"inference-header-content-length", b"content-encoding")
+
+
 def _content_kind(scope: Scope) -> str | None:
+    kind: str | None = "json"  # no content type: FastAPI may still parse it as JSON
     for name, value in scope["headers"]:
+        if name in _BINARY_MARKERS:
+            return None
         if name == b"content-type":
             ctype = value.split(b";", 1)[0].strip().lower()
             if ctype == b"application/x-www-form-urlencoded":
-                return "form"
-            if ctype.endswith(b"/json") or ctype.endswith(b"+json"):
-                return "json"
-            return None
-    return "json"  # no content type: FastAPI may still parse it as JSON
+                kind = "form"
+            elif ctype.endswith(b"/json") or ctype.endswith(b"+json"):
+                kind = "json"
+            else:
+                kind = None
+    return kind
 
 
 class HardeningMiddleware:

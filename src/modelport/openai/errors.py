@@ -40,7 +40,9 @@ def error_response(exc: Exception) -> Response:
                         headers=exc.headers)
     if isinstance(exc, RequestValidationError):
         errors = exc.errors()
-        first = errors[0] if errors else {}
+        # like OpenAI, an unrecognized argument is reported before anything else
+        extra = [e for e in errors if e.get("type") == "extra_forbidden"]
+        first = (extra or errors or [{}])[0]
         loc = [str(p) for p in first.get("loc", ()) if p != "body"]
         param = ".".join(loc) or None
         message = f"{param}: {first.get('msg', 'invalid')}" if param else str(first.get("msg", "invalid"))
