@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from modelport import __version__
 from modelport.api import problems
 from modelport.api.middleware import RequestContextMiddleware
-from modelport.api.routes import health, models, predict
+from modelport.api.routes import datasets, health, jobs, models, predict
 from modelport.bootstrap import Services, build_services
 from modelport.settings import Settings
 
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 DESCRIPTION = """Serve, train and track machine-learning models behind one fast, secure API.
 
 * `/api/v1`: JSON REST API (models, predictions)
+* `/api/v1/jobs`, `/api/v1/datasets`: training and batch-prediction jobs, datasets
 """
 
 
@@ -51,5 +52,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     problems.install(app)
     for router in (health.router, models.router, predict.router):
         app.include_router(router)
+    app.include_router(jobs.router)
+    app.include_router(datasets.router, max_body_size=settings.max_upload_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=services.metrics)
     return app

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelport.core.inference import InferenceService
 from modelport.core.models import ModelService
+from modelport.jobs.datasets import DatasetService
+from modelport.jobs.service import JobService
 from modelport.observability.metrics import Metrics
 from modelport.registry.registry import ModelRegistry
 from modelport.registry.store import ArtifactStore, make_store
@@ -48,6 +50,8 @@ class Services:
     manager: ModelManager
     models: ModelService
     inference: InferenceService
+    datasets: DatasetService
+    jobs: JobService
     state: ServiceState = field(default_factory=ServiceState)
 
     async def start(self, *, serve: bool = True) -> None:
@@ -61,6 +65,7 @@ class Services:
                 await register_demo_models(self.models)
             if self.settings.preload:
                 await self.preload()
+            await self.jobs.start()
             self.state.started = True
 
     async def preload(self) -> None:
@@ -83,6 +88,7 @@ class Services:
 
     async def close(self) -> None:
         self.state.draining = True
+        await self.jobs.close()
         await self.manager.close()
         await self.engine.dispose()
 
@@ -102,7 +108,11 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None) -> Ser
         max_upload_bytes=settings.max_upload_bytes,
     )
     inference = InferenceService(registry, manager, metrics, max_rows=settings.max_batch_rows)
+    datasets = DatasetService(sessions, store, tmp_dir=settings.home / "tmp",
+                              max_upload_bytes=settings.max_upload_bytes)
+    jobs = JobService(settings, sessions, datasets, registry)
     return Services(
         settings=settings, engine=engine, sessions=sessions, store=store, metrics=metrics,
         registry=registry, manager=manager, models=models, inference=inference,
+        datasets=datasets, jobs=jobs,
     )

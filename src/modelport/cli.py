@@ -116,5 +116,15 @@ def models_rm(name: str, version: int) -> None:
     console.print(f"deleted {name} version {version}")
 
 
+def _register_job_commands() -> None:
+    from modelport.cli_jobs import jobs_app, worker
+
+    app.add_typer(jobs_app, name="jobs")
+    app.command("worker")(worker)
+
+
+_register_job_commands()
+
+
 def main() -> None:
     app()
