@@ -30,6 +30,7 @@ class CeleryEngine:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._broker_down = False
+        self._closed = False
 
     async def start(self) -> None:
         from modelport.jobs.celery_app import make_celery
@@ -69,9 +70,11 @@ class CeleryEngine:
         return sent
 
     async def _publisher(self) -> None:
-        while True:
+        while not self._closed:
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.job_poll_s)
+                async with asyncio.timeout(self.settings.job_poll_s):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.publish_pending()
@@ -83,6 +86,7 @@ class CeleryEngine:
         return False
 
     async def close(self) -> None:
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -140,22 +140,23 @@ class EmbeddedEngine:
         if slot.job_id is not None and not slot.cancelling:
             log.warning("job worker pid %s died running job %s; it will be retried",
                         slot.process.pid, slot.job_id)
-        self._spawn()
+            self._spawn()
 
     # ------------------------------------------------------------------ engine API
     async def start(self) -> None:
+        """Start dispatching; worker processes are spawned when the first job is waiting."""
         self._loop = asyncio.get_running_loop()
-        for _ in range(self.settings.job_workers):
-            self._spawn()
         self._dispatcher = asyncio.create_task(self._dispatch(), name="job-dispatcher")
 
     def notify(self) -> None:
         self._wake.set()
 
     async def _dispatch(self) -> None:
-        while True:
+        while not self._closing:
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.job_poll_s)
+                async with asyncio.timeout(self.settings.job_poll_s):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self._assign()
@@ -163,12 +164,16 @@ class EmbeddedEngine:
                 log.warning("job dispatch failed; retrying", exc_info=True)
 
     async def _assign(self) -> None:
-        idle = [s for s in self.slots if s.ready and s.job_id is None and s.process.is_alive()]
-        if not idle:
-            return
         now = time.monotonic()
         waiting = {j for j, (until, _) in self._backoff.items() if until > now}
         busy = {s.job_id for s in self.slots if s.job_id is not None}
+        if len(self.slots) < self.settings.job_workers:
+            missing = self.settings.job_workers - len(self.slots)
+            for _ in await self.repo.queued_ids(missing, busy | waiting):
+                self._spawn()
+        idle = [s for s in self.slots if s.ready and s.job_id is None and s.process.is_alive()]
+        if not idle:
+            return
         for job_id, slot in zip(await self.repo.queued_ids(len(idle), busy | waiting), idle, strict=False):
             slot.job_id = job_id
             try:
