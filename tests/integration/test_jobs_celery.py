@@ -6,8 +6,14 @@ queue names carry a unique suffix so parallel runs never share a queue.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import shutil
 import signal
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +26,7 @@ from modelport.app import create_app
 from tests.jobs.support import (
     IRIS_TRAIN,
     Worker,
+    free_port,
     parent_pid,
     slow_train,
     start_worker,
@@ -125,35 +132,102 @@ async def test_train_serve_cancel_and_validation(api: Any, workers: Any) -> None
     assert (await client.get("/api/v1/models/bc-cancel")).status_code == 404
 
 
-@pytest.mark.parametrize("broker_url", ["redis"], indirect=True)
-async def test_worker_killed_during_training_job_runs_once(api: Any, workers: Any) -> None:
-    """kill -9 of the pool child, then of a whole worker with a second one running."""
-    app, client = api
-    w1, w2 = workers(2)
-    await wait_ready(w1, w2)
-    repo = app.state.services.jobs.repo
+class RedisServer:
+    """Our own redis-server on a free port, for outage tests (never the shared instance)."""
 
-    r = await client.post("/api/v1/jobs/train", json=slow_train("killed-child"))
-    job_id = r.json()["job_id"]
-    await wait_job(client, job_id, states=("running",))
-    row = await repo.get(job_id)
-    child = int(row.lease_owner.split(":")[1])
-    os.kill(child, signal.SIGKILL)
-    job = await wait_job(client, job_id, timeout=60)
-    assert job["state"] == "succeeded", job
-    assert job["attempts"] >= 2
-    assert await versions_of(app, "killed-child") == [1]
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.tmp = tmp
+        self.process: subprocess.Popen[bytes] | None = None
 
-    r = await client.post("/api/v1/jobs/train", json=slow_train("killed-worker"))
-    job_id = r.json()["job_id"]
-    await wait_job(client, job_id, states=("running",))
-    row = await repo.get(job_id)
-    main_pid = parent_pid(int(row.lease_owner.split(":")[1]))
-    victim = next(w for w in (w1, w2) if w.process.pid == main_pid)
-    victim.kill_all()
-    job = await wait_job(client, job_id, timeout=60)
-    assert job["state"] == "succeeded", job
-    assert job["attempts"] >= 2
-    assert await versions_of(app, "killed-worker") == [1]
-    found = await app.state.services.registry.find_by_job(job_id)
-    assert found is not None and found.version == 1
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.tmp)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
+                return
+            time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Any:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server not installed")
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def redis_job_settings(tmp_path: Path, postgres_url: str, own_redis: RedisServer) -> dict[str, Any]:
+    return {"home": tmp_path / "home", "database_url": postgres_url, "jobs_engine": "celery",
+            "broker_url": own_redis.url, "job_queue_suffix": f"-{uuid.uuid4().hex[:8]}",
+            "job_lease_s": 3, "job_poll_s": 0.3, "demo_models": False, "log_format": "console"}
+
+
+async def test_broker_outage_and_worker_kills(make_settings: Any, redis_job_settings: dict[str, Any],
+                                              own_redis: RedisServer, tmp_path: Path,
+                                              admin_headers: dict[str, str]) -> None:
+    """Redis killed and restarted; then kill -9 of a pool child, then of a whole worker."""
+    app = create_app(make_settings(**redis_job_settings))
+    w1, w2 = (start_worker(tmp_path, worker_env(**redis_job_settings)) for _ in range(2))
+    try:
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://api", headers=admin_headers
+        ) as client:
+            await wait_ready(w1, w2)
+            repo = app.state.services.jobs.repo
+
+            # the broker dies while the workers are idle; a job submitted meanwhile waits in the outbox
+            own_redis.kill()
+            r = await client.post("/api/v1/jobs/train", json=IRIS_TRAIN)
+            assert r.status_code == 202
+            during = r.json()["job_id"]
+            await asyncio.sleep(1.5)
+            assert [row.job_id for row in await repo.pending_outbox()] == [during]
+            assert (await repo.get(during)).state == "queued"
+            own_redis.start()
+            job = await wait_job(client, during, timeout=90)
+            assert job["state"] == "succeeded", (job, w1.output()[-2000:])
+            assert await repo.pending_outbox() == []
+
+            # kill -9 of the pool child running a job: retried, one version
+            r = await client.post("/api/v1/jobs/train", json=slow_train("killed-child"))
+            job_id = r.json()["job_id"]
+            await wait_job(client, job_id, states=("running",))
+            row = await repo.get(job_id)
+            os.kill(int(row.lease_owner.split(":")[1]), signal.SIGKILL)
+            job = await wait_job(client, job_id, timeout=90)
+            assert job["state"] == "succeeded" and job["attempts"] >= 2, job
+            assert await versions_of(app, "killed-child") == [1]
+
+            # kill -9 of the whole worker running a job; the other worker finishes it
+            r = await client.post("/api/v1/jobs/train", json=slow_train("killed-worker"))
+            job_id = r.json()["job_id"]
+            await wait_job(client, job_id, states=("running",))
+            row = await repo.get(job_id)
+            main_pid = parent_pid(int(row.lease_owner.split(":")[1]))
+            victim = next(w for w in (w1, w2) if w.process.pid == main_pid)
+            victim.kill_all()
+            job = await wait_job(client, job_id, timeout=90)
+            assert job["state"] == "succeeded" and job["attempts"] >= 2, job
+            assert await versions_of(app, "killed-worker") == [1]
+            found = await app.state.services.registry.find_by_job(job_id)
+            assert found is not None and found.version == 1
+    finally:
+        for w in (w1, w2):
+            w.stop()
