@@ -12,7 +12,7 @@ import asyncio
 import functools
 import tempfile
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -53,6 +53,13 @@ class DatasetInfo(BaseModel):
         return next((c for c in self.columns if c.name == name), None)
 
 
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands timestamps back naive; they were written in UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
 def _columns(schema: Any) -> list[Column]:
     return [Column(name=f.name, type=str(f.type)) for f in schema]
 
@@ -61,7 +68,7 @@ def _info(row: DatasetRow) -> DatasetInfo:
     return DatasetInfo(id=row.id, name=row.name, format=row.format,  # type: ignore[arg-type]
                        size_bytes=row.size_bytes, num_rows=row.num_rows,
                        columns=[Column.model_validate(c) for c in row.columns],
-                       created_at=row.created_at, job_id=row.job_id)
+                       created_at=aware(row.created_at), job_id=row.job_id)
 
 
 def detect_format(path: Path, filename: str) -> Format:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from modelport.jobs.datasets import aware
 from modelport.jobs.tables import JobRow
 from modelport.registry.manifest import ALIAS_PATTERN, NAME_PATTERN
 
@@ -54,11 +55,7 @@ class ModelRef(BaseModel):
     version: int
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands timestamps back naive; they were written in UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+_aware = aware
 
 
 class JobInfo(BaseModel):
