@@ -61,12 +61,13 @@ def _print_job(job: JobInfo) -> None:
 
 @jobs_app.command("train")
 def jobs_train(
-    dataset: Annotated[str, typer.Option(help="Dataset id or builtin:iris|breast_cancer|diabetes|wine|digits")],
+    dataset: Annotated[str, typer.Option(help="Dataset id or builtin:iris|wine|digits|...")],
     estimator: Annotated[str, typer.Option(help="e.g. RandomForestClassifier, Ridge")],
     name: Annotated[str, typer.Option(help="Register the model under this name")],
     alias: Annotated[str | None, typer.Option(help="Point this alias at the new version")] = None,
     target: Annotated[str, typer.Option(help="Label column")] = "target",
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Hyperparameter NAME=VALUE")] = None,
+    param: Annotated[list[str] | None,
+                     typer.Option("--param", "-p", help="Hyperparameter NAME=VALUE")] = None,
     test_size: Annotated[float, typer.Option(help="Held-out fraction")] = 0.2,
     wait: Annotated[bool, typer.Option(help="Follow the job with a progress bar until done")] = True,
 ) -> None:
@@ -97,7 +98,8 @@ def jobs_list(state: Annotated[str | None, typer.Option()] = None,
     table = Table("id", "kind", "state", "progress", "created", "model / output", "error")
     for job in result.items:
         out = f"{job.model.name} v{job.model.version}" if job.model else (job.output_dataset or "")
-        table.add_row(job.id, job.kind, job.state, f"{job.progress}%", job.created_at.isoformat(timespec="seconds"),
+        created = job.created_at.isoformat(timespec="seconds")
+        table.add_row(job.id, job.kind, job.state, f"{job.progress}%", created,
                       out, (job.error or "")[:60])
     console.print(table)
 
@@ -112,12 +114,14 @@ def jobs_show(job_id: str) -> None:
 def jobs_cancel(job_id: str) -> None:
     """Cancel a queued or running job."""
     job = _run(lambda s: s.jobs.cancel(job_id))
-    console.print(f"job {job.id}: {job.state}{' (cancelling)' if job.cancel_requested and not job.done else ''}")
+    suffix = " (cancelling)" if job.cancel_requested and not job.done else ""
+    console.print(f"job {job.id}: {job.state}{suffix}")
 
 
 def worker(
     pool: Annotated[str, typer.Option(help="Celery pool: prefork, solo, threads")] = "prefork",
-    concurrency: Annotated[int | None, typer.Option(help="Pool processes (default: MODELPORT_JOB_WORKERS)")] = None,
+    concurrency: Annotated[int | None,
+                           typer.Option(help="Pool processes (default: MODELPORT_JOB_WORKERS)")] = None,
     loglevel: Annotated[str, typer.Option()] = "INFO",
     hostname: Annotated[str | None, typer.Option(help="Celery node name")] = None,
     reaper: Annotated[bool, typer.Option(help="Run the lease reaper and outbox publisher")] = True,

@@ -27,7 +27,8 @@ def test_jobs_train_list_show_cancel(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
     result = runner.invoke(app, ["jobs", "show", job_id])
     shown = json.loads(result.output)
-    assert shown["state"] == "succeeded" and shown["params"]["hyperparameters"] == {"max_iter": 2000, "C": 0.5}
+    assert shown["state"] == "succeeded"
+    assert shown["params"]["hyperparameters"] == {"max_iter": 2000, "C": 0.5}
     result = runner.invoke(app, ["jobs", "list"])
     assert result.exit_code == 0 and job_id[:8] in result.output
     result = runner.invoke(app, ["jobs", "cancel", job_id])

@@ -29,7 +29,8 @@ def job_settings(make_settings: Any) -> Any:
 
 
 @pytest.fixture
-async def api(job_settings: Any, admin_headers: dict[str, str]) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+async def api(job_settings: Any,
+              admin_headers: dict[str, str]) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     app = create_app(job_settings)
     async with app.router.lifespan_context(app), _client(app, admin_headers) as client:
         yield app, client

@@ -74,7 +74,7 @@ def make_celery(settings: Settings) -> Celery:
 class _LazyCelery(Celery):
     """For ``celery -A``: reads settings when Celery first needs its configuration."""
 
-    def on_configure(self) -> None:
+    def on_configure(self) -> None:  # type: ignore[override]
         if not getattr(self, "modelport_settings", None):
             configure(self, Settings())
 

@@ -65,7 +65,7 @@ def _columns(schema: Any) -> list[Column]:
 
 
 def _info(row: DatasetRow) -> DatasetInfo:
-    return DatasetInfo(id=row.id, name=row.name, format=row.format,  # type: ignore[arg-type]
+    return DatasetInfo(id=row.id, name=row.name, format=row.format,
                        size_bytes=row.size_bytes, num_rows=row.num_rows,
                        columns=[Column.model_validate(c) for c in row.columns],
                        created_at=aware(row.created_at), job_id=row.job_id)
@@ -229,7 +229,7 @@ class DatasetService:
             row = (await session.execute(select(DatasetRow).where(DatasetRow.job_id == job_id))).scalar()
         return _info(row) if row else None
 
-    async def list(self, *, limit: int = 50, offset: int = 0) -> tuple[list[DatasetInfo], int]:
+    async def list_datasets(self, *, limit: int = 50, offset: int = 0) -> tuple[list[DatasetInfo], int]:
         async with self.sessions() as session:
             total = (await session.execute(select(func.count()).select_from(DatasetRow))).scalar() or 0
             rows = (await session.execute(

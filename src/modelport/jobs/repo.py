@@ -64,7 +64,7 @@ class JobRepo:
             raise NotFound(f"job {job_id[:64]!r} not found")
         return row
 
-    async def list(self, *, state: str | None = None, kind: str | None = None, limit: int = 50,
+    async def list_jobs(self, *, state: str | None = None, kind: str | None = None, limit: int = 50,
                    offset: int = 0) -> tuple[list[JobRow], int]:
         where = []
         if state:

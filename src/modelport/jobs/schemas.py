@@ -88,12 +88,12 @@ class JobInfo(BaseModel):
         if row.kind == "train" and "model" in result and "version" in result:
             model = ModelRef(name=result["model"], version=int(result["version"]))
         return cls(
-            id=row.id, kind=row.kind, state=row.state, progress=row.progress,  # type: ignore[arg-type]
+            id=row.id, kind=row.kind, state=row.state, progress=row.progress,
             message=row.message or "", params=row.params, attempts=row.attempts,
             metrics=row.metrics or {}, model=model, output_dataset=result.get("output_dataset"),
             result=result, error=row.error, cancel_requested=row.cancel_requested,
-            created_at=_aware(row.created_at), started_at=_aware(row.started_at),  # type: ignore[arg-type]
-            finished_at=_aware(row.finished_at), updated_at=_aware(row.updated_at),  # type: ignore[arg-type]
+            created_at=_aware(row.created_at), started_at=_aware(row.started_at),
+            finished_at=_aware(row.finished_at), updated_at=_aware(row.updated_at),
         )
 
 

@@ -156,7 +156,7 @@ class JobService:
 
     async def list(self, *, state: str | None = None, kind: str | None = None, limit: int = 50,
                    offset: int = 0) -> JobList:
-        rows, total = await self.repo.list(state=state, kind=kind, limit=limit, offset=offset)
+        rows, total = await self.repo.list_jobs(state=state, kind=kind, limit=limit, offset=offset)
         return JobList(items=[JobInfo.of(r) for r in rows], total=total, limit=limit, offset=offset)
 
     async def cancel(self, job_id: str) -> JobInfo:

@@ -36,7 +36,7 @@ async def upload(services: ServicesDep, _p: JobsDep,
 async def list_datasets(services: ServicesDep, _p: JobsDep,
                         limit: Annotated[int, Query(ge=1, le=500)] = 50,
                         offset: Annotated[int, Query(ge=0)] = 0) -> DatasetList:
-    items, total = await services.datasets.list(limit=limit, offset=offset)
+    items, total = await services.datasets.list_datasets(limit=limit, offset=offset)
     return DatasetList(items=items, builtin=services.datasets.builtins(), total=total, limit=limit,
                        offset=offset)
 
