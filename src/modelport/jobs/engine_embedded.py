@@ -199,7 +199,7 @@ class EmbeddedEngine:
                 await self._dispatcher
         running = [(s, s.job_id) for s in self.slots if s.job_id is not None]
         for slot in self.slots:
-            if slot.job_id is not None:
+            if slot.job_id is not None or not slot.ready:  # busy, or still importing: no point waiting
                 slot.process.kill()
             else:
                 with contextlib.suppress(OSError):
