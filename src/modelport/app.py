@@ -20,8 +20,10 @@ from modelport.api.middleware import RequestContextMiddleware
 from modelport.api.routes import (
     auth,
     collections,
+    datasets,
     files,
     health,
+    jobs,
     models,
     monitoring,
     predict,
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 DESCRIPTION = """Serve, train and track machine-learning models behind one fast, secure API.
 
 * `/api/v1`: JSON REST API (models, predictions, text, image uploads, search collections)
+* `/api/v1/jobs`, `/api/v1/datasets`: training and batch-prediction jobs, datasets
 * `/v1`: OpenAI-compatible API (models, embeddings, chat completions)
 * `/v2`: Open Inference Protocol (KServe v2 / Triton) REST, binary tensor data, model repository;
   the same protocol over gRPC on `MODELPORT_GRPC_PORT`
@@ -89,6 +92,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     app.include_router(openai_router)
     app.include_router(models.upload_router, max_body_size=settings.max_upload_bytes)
+    app.include_router(jobs.router)
+    app.include_router(datasets.router, max_body_size=settings.max_upload_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins,

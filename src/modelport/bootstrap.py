@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from modelport.cache import PredictionCache, make_cache
 from modelport.core.inference import InferenceService
 from modelport.core.models import ModelService
+from modelport.jobs.datasets import DatasetService
+from modelport.jobs.service import JobService
 from modelport.observability.metrics import Metrics
 from modelport.observability.tracing import Tracing, tracing_from_env
 from modelport.ratelimit import RateLimiter
@@ -60,6 +62,8 @@ class Services:
     cache: PredictionCache | None
     tracing: Tracing
     search: SearchService
+    datasets: DatasetService
+    jobs: JobService
     state: ServiceState = field(default_factory=ServiceState)
 
     async def start(self, *, serve: bool = True) -> None:
@@ -80,6 +84,7 @@ class Services:
                                            text_models=self.settings.demo_text_models)
             if self.settings.preload:
                 await self.preload()
+            await self.jobs.start()
             self.state.started = True
 
     async def preload(self) -> None:
@@ -102,6 +107,7 @@ class Services:
 
     async def close(self) -> None:
         self.state.draining = True
+        await self.jobs.close()
         await self.manager.close()
         await self.tracking.close()  # flush the prediction log after the last request finished
         if self.cache is not None:
@@ -134,11 +140,14 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
         recorder=tracking.recorder, tracer=tracing.tracer, capture=settings.capture,
         capture_max_bytes=settings.capture_max_bytes,
     )
+    datasets = DatasetService(sessions, store, tmp_dir=settings.home / "tmp",
+                              max_upload_bytes=settings.max_upload_bytes)
+    jobs = JobService(settings, sessions, datasets, registry)
     search = SearchService(sessions, inference, embed_batch=settings.search_embed_batch,
                            max_top_k=settings.search_max_top_k, max_text=settings.max_string_length)
     return Services(
         settings=settings, engine=engine, sessions=sessions, store=store, metrics=metrics,
         registry=registry, manager=manager, models=models, inference=inference,
-        tracking=tracking, cache=cache, tracing=tracing, search=search,
+        tracking=tracking, cache=cache, tracing=tracing, search=search, datasets=datasets, jobs=jobs,
         auth=AuthService(settings, sessions), limiter=RateLimiter(settings.redis_url),
     )

@@ -192,6 +192,16 @@ def keys_revoke(key_id: str) -> None:
     console.print(f"revoked {key_id}")
 
 
+def _register_job_commands() -> None:
+    from modelport.cli_jobs import jobs_app, worker
+
+    app.add_typer(jobs_app, name="jobs")
+    app.command("worker")(worker)
+
+
+_register_job_commands()
+
+
 def main() -> None:
     app()
 

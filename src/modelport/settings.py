@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     broker_url: str | None = None
     job_workers: int = Field(default=1, ge=1)
     job_lease_s: float = Field(default=60.0, gt=0)
+    job_max_attempts: int = Field(default=3, ge=1, description="runs a job may start before it fails")
+    job_poll_s: float = Field(default=1.0, gt=0, description="dispatcher, outbox and reaper period")
+    job_queue_suffix: str = Field(default="", max_length=64, description="appended to queue names")
+    broker_timeout_s: float = Field(default=3.0, gt=0, description="broker connect timeout on publish")
 
     @property
     def resolved_database_url(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from modelport.jobs import tables as _job_tables  # noqa: F401
 from modelport.search import tables as search_tables  # noqa: F401
 from modelport.security import tables as security_tables  # noqa: F401
 from modelport.storage import tables  # noqa: F401

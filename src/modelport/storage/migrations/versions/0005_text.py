@@ -1,7 +1,7 @@
 """text: semantic search collections and documents (pgvector on PostgreSQL when available)
 
 Revision ID: 0005_text
-Revises: 0003_tracking
+Revises: 0004_jobs
 Create Date: 2026-11-22
 
 On PostgreSQL the ``vector`` extension is created when the server has it; ``embedding`` is then
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0005_text"
-down_revision = "0003_tracking"
+down_revision = "0004_jobs"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,58 @@
+"""``/api/v1/datasets``: upload CSV/Parquet, inspect schema and row count, download, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+
+from modelport.api.deps import Principal, ServicesDep, require
+from modelport.jobs.datasets import DatasetInfo
+
+router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
+JobsDep = Annotated[Principal, require("jobs")]
+MEDIA = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+
+
+class DatasetList(BaseModel):
+    items: list[DatasetInfo]
+    builtin: list[str]
+    total: int
+    limit: int
+    offset: int
+
+
+@router.post("", response_model=DatasetInfo, status_code=status.HTTP_201_CREATED,
+             summary="Upload a CSV or Parquet file (schema and row count are inferred)")
+async def upload(services: ServicesDep, _p: JobsDep,
+                 file: Annotated[UploadFile, File(description="A .csv or .parquet file")],
+                 name: Annotated[str | None, Form(max_length=256)] = None) -> DatasetInfo:
+    return await services.datasets.upload(file.file, file.filename or "dataset", name)
+
+
+@router.get("", response_model=DatasetList, summary="List uploaded datasets (and the builtin names)")
+async def list_datasets(services: ServicesDep, _p: JobsDep,
+                        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                        offset: Annotated[int, Query(ge=0)] = 0) -> DatasetList:
+    items, total = await services.datasets.list_datasets(limit=limit, offset=offset)
+    return DatasetList(items=items, builtin=services.datasets.builtins(), total=total, limit=limit,
+                       offset=offset)
+
+
+@router.get("/{dataset_id}", response_model=DatasetInfo, summary="A dataset's schema and row count")
+async def get_dataset(dataset_id: str, services: ServicesDep, _p: JobsDep) -> DatasetInfo:
+    return await services.datasets.get(dataset_id)
+
+
+@router.get("/{dataset_id}/download", response_class=FileResponse, summary="Download a dataset's file")
+async def download(dataset_id: str, services: ServicesDep, _p: JobsDep) -> FileResponse:
+    info, path = await services.datasets.local_path(dataset_id)
+    return FileResponse(path, media_type=MEDIA[info.format], filename=f"{info.id}.{info.format}")
+
+
+@router.delete("/{dataset_id}", status_code=204, response_class=Response, summary="Delete a dataset")
+async def delete_dataset(dataset_id: str, services: ServicesDep, _p: JobsDep) -> Response:
+    await services.datasets.delete(dataset_id)
+    return Response(status_code=204)

@@ -1,0 +1,166 @@
+"""JobService: submit, inspect and cancel jobs; owns the engine and the reaper loop.
+
+Routes, the CLI and both engines use it. Submitting validates everything that can be checked
+without running the job (dataset, columns, estimator, hyperparameters, model) so bad requests
+are 4xx at once and never enter the queue. The reaper puts jobs whose lease went stale back
+in the queue; it runs in every API process and every Celery worker, so a whole-worker crash
+is recovered as soon as the lease expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from typing import Any
+
+from modelport.errors import Conflict, InvalidInput
+from modelport.jobs import estimators
+from modelport.jobs.batch import batch_features
+from modelport.jobs.datasets import DatasetService
+from modelport.jobs.engine import Engine
+from modelport.jobs.repo import JobRepo
+from modelport.jobs.schemas import BatchPredictRequest, JobInfo, JobList, TrainRequest
+from modelport.jobs.training import resolve_features
+from modelport.registry.registry import ModelRegistry
+from modelport.settings import Settings
+from modelport.storage.engine import SessionFactory
+
+log = logging.getLogger(__name__)
+QUEUES = {"train": "training", "batch_predict": "inference"}
+
+
+def queue_name(settings: Settings, kind: str) -> str:
+    return QUEUES[kind] + settings.job_queue_suffix
+
+
+def _fingerprint(params: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class JobService:
+    def __init__(self, settings: Settings, sessions: SessionFactory, datasets: DatasetService,
+                 registry: ModelRegistry) -> None:
+        self.settings = settings
+        self.datasets = datasets
+        self.registry = registry
+        self.repo = JobRepo(sessions, max_attempts=settings.job_max_attempts)
+        self.engine: Engine | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _make_engine(self) -> Engine:
+        if self.settings.jobs_engine == "celery":
+            from modelport.jobs.engine_celery import CeleryEngine
+
+            return CeleryEngine(self.settings, self.repo)
+        from modelport.jobs.engine_embedded import EmbeddedEngine
+
+        return EmbeddedEngine(self.settings, self.repo)
+
+    @property
+    def uses_outbox(self) -> bool:
+        return self.settings.jobs_engine == "celery"
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Start the engine and the reaper (only in serving processes and workers)."""
+        if self.engine is not None:
+            return
+        self.engine = self._make_engine()
+        await self.engine.start()
+        self._tasks.append(asyncio.create_task(self._reaper(), name="job-reaper"))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self.engine is not None:
+            await self.engine.close()
+            self.engine = None
+
+    async def reap_once(self) -> list[str]:
+        queue_for = (lambda kind: queue_name(self.settings, kind)) if self.uses_outbox else None
+        requeued = await self.repo.requeue_stale(queue_for)
+        if requeued:
+            log.warning("re-queued %d job(s) whose worker was lost: %s", len(requeued), requeued)
+            if self.engine is not None:
+                self.engine.notify()
+        return requeued
+
+    async def _reaper(self) -> None:
+        interval = min(self.settings.job_poll_s, self.settings.job_lease_s / 2)
+        while True:
+            try:
+                await self.reap_once()
+            except Exception:
+                log.warning("job reaper pass failed", exc_info=True)
+            await asyncio.sleep(interval)
+
+    # ------------------------------------------------------------------ submit
+    async def _submit(self, kind: str, params: dict[str, Any], owner: str | None,
+                      idempotency_key: str | None) -> tuple[JobInfo, bool]:
+        key = None
+        if idempotency_key is not None:
+            if not 1 <= len(idempotency_key) <= 200:
+                raise InvalidInput("Idempotency-Key must be 1-200 characters")
+            key = f"{owner or '-'}:{idempotency_key}"[:300]
+            existing = await self.repo.by_key(key)
+            if existing is not None:
+                return self._same_request(existing, kind, params), False
+        queue = queue_name(self.settings, kind) if self.uses_outbox else None
+        params = {**params, "_fingerprint": _fingerprint(params)}
+        row, created = await self.repo.create(kind, params, owner=owner, idempotency_key=key, queue=queue)
+        if not created:
+            return self._same_request(row, kind, params), False
+        if self.engine is not None:
+            self.engine.notify()
+        return JobInfo.of(row), True
+
+    @staticmethod
+    def _same_request(row: Any, kind: str, params: dict[str, Any]) -> JobInfo:
+        fingerprint = params.get("_fingerprint") or _fingerprint(params)
+        if row.kind != kind or row.params.get("_fingerprint") != fingerprint:
+            raise Conflict("this Idempotency-Key was used for a different request")
+        return JobInfo.of(row)
+
+    async def submit_train(self, req: TrainRequest, *, owner: str | None = None,
+                           idempotency_key: str | None = None) -> tuple[JobInfo, bool]:
+        spec = estimators.get_spec(req.estimator)
+        estimators.validate_hyperparameters(spec, req.hyperparameters)
+        info = await self.datasets.get(req.dataset)
+        resolve_features(info, req.target, req.features)
+        target = info.column(req.target)
+        if spec.task == "regression" and target is not None and not target.type.startswith(
+            ("int", "uint", "float", "double", "bool", "decimal")
+        ):
+            raise InvalidInput(f"{spec.name} is a regressor; target {req.target!r} is {target.type}")
+        if info.num_rows < 4:
+            raise InvalidInput("need at least 4 rows to train and evaluate")
+        return await self._submit("train", req.model_dump(mode="json"), owner, idempotency_key)
+
+    async def submit_batch(self, req: BatchPredictRequest, *, owner: str | None = None,
+                           idempotency_key: str | None = None) -> tuple[JobInfo, bool]:
+        model = await self.registry.resolve(req.model, req.version)
+        info = await self.datasets.get(req.dataset)
+        batch_features(info, model, req.features)
+        return await self._submit("batch_predict", req.model_dump(mode="json"), owner, idempotency_key)
+
+    # ------------------------------------------------------------------ read / cancel
+    async def get(self, job_id: str) -> JobInfo:
+        return JobInfo.of(await self.repo.get(job_id))
+
+    async def list(self, *, state: str | None = None, kind: str | None = None, limit: int = 50,
+                   offset: int = 0) -> JobList:
+        rows, total = await self.repo.list_jobs(state=state, kind=kind, limit=limit, offset=offset)
+        return JobList(items=[JobInfo.of(r) for r in rows], total=total, limit=limit, offset=offset)
+
+    async def cancel(self, job_id: str) -> JobInfo:
+        row = await self.repo.cancel(job_id)
+        if row.state == "running" and self.engine is not None:
+            await self.engine.cancel_running(job_id)
+        return await self.get(job_id)
