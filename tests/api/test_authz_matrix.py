@@ -8,6 +8,7 @@ password hash or a secret-named field. A new route without ``require(...)`` fail
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy import select
 
 from modelport.api.deps import ACCOUNT, SCOPE_ATTR
 from modelport.bootstrap import Services
+from modelport.jobs.schemas import RegisterAs, TrainRequest
 from modelport.security.scopes import SCOPES
 from modelport.security.tables import ApiKeyRow, UserRow
 from tests.fixtures.secured import admin_key, sum_app
@@ -59,6 +61,23 @@ async def _owned_prediction(app: FastAPI, owner_id: str) -> str:
     return "owned-by-a"
 
 
+async def _owned_dataset(app: FastAPI, owner_id: str) -> str:
+    """A CSV dataset uploaded by user A."""
+    services: Services = app.state.services
+    csv = io.BytesIO(b"a,b,target\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n")
+    return (await services.datasets.upload(csv, "a.csv", owner=owner_id)).id
+
+
+async def _owned_job(app: FastAPI, owner_id: str) -> str:
+    """A training job submitted by user A, cancelled at once (nothing needs to run)."""
+    services: Services = app.state.services
+    req = TrainRequest(dataset="builtin:iris", estimator="LogisticRegression",
+                       register_as=RegisterAs(name="owned-by-a"))
+    job, _ = await services.jobs.submit_train(req, owner=owner_id)
+    await services.jobs.cancel(job.id)
+    return job.id
+
+
 # Valid bodies for the ownership checks (a 422 would hide whether ownership is enforced).
 VALID_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/predictions/{request_id}/feedback"): {"actual": 6.0},
@@ -71,7 +90,8 @@ SHARED_IDS: dict[str, str] = {
 }
 
 # Path parameters naming an owned resource: how to make one owned by user A.
-OWNED: dict[str, Owned] = {"key_id": _owned_key, "request_id": _owned_prediction}
+OWNED: dict[str, Owned] = {"key_id": _owned_key, "request_id": _owned_prediction,
+                           "job_id": _owned_job, "dataset_id": _owned_dataset}
 
 
 def route_scope(dependant: Dependant) -> str | None:
@@ -121,7 +141,8 @@ async def test_authorization_matrix(app: FastAPI) -> None:
     services: Services = app.state.services
     auth = services.auth
     user_a = await auth.users.create("user-a", None, scopes=["predict", "models:read"])
-    user_b = await auth.users.create("user-b", None, scopes=["predict"])  # sees only its own rows
+    # B holds the scopes of the owned routes it may use, so only ownership can stop it there
+    user_b = await auth.users.create("user-b", None, scopes=["predict", "jobs"])  # sees only its own rows
     token_b, _ = auth.tokens.issue(user_b.username, user_b.id, frozenset(user_b.scopes))
     admin = {"X-API-Key": admin_key(app)}
     responses: list[httpx.Response] = []

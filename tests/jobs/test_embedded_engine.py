@@ -77,6 +77,8 @@ async def test_train_predict_batch_cancel_and_crash(api: tuple[FastAPI, httpx.As
     assert r.status_code == 202
     job = await wait_job(client, r.json()["job_id"], timeout=60)
     assert job["state"] == "succeeded", job
+    output = (await client.get(f"/api/v1/datasets/{job['output_dataset']}")).json()
+    assert job["owner"] and output["owner"] == job["owner"]  # the output belongs to the job's owner
     r = await client.get(f"/api/v1/datasets/{job['output_dataset']}/download")
     assert r.status_code == 200
     table = pacsv.read_csv(pa.BufferReader(r.content))

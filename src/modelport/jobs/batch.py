@@ -70,7 +70,7 @@ async def run_batch(ctx: JobContext) -> tuple[dict[str, float], dict[str, Any]]:
     out_table = table.append_column(name, pa.array(predictions))
     saved = await services.datasets.save_table(
         out_table, f"predictions:{model.name}:v{model.version}:{info.name}"[:256], info.format,
-        job_id=ctx.job.id,
+        job_id=ctx.job.id, owner=ctx.job.owner,
     )
     result = {"model": model.name, "version": model.version, "output_dataset": saved.id,
               "rows": int(len(predictions)), "features": features}

@@ -4,6 +4,10 @@ An upload is copied to a temp file under the size limit (hashing as it goes), re
 pyarrow to infer its schema and row count (a file pyarrow cannot read is a 400, never a
 stored dataset), then put in the store under ``datasets/<id>/``. ``builtin:<name>`` names
 scikit-learn's bundled datasets, with the label in a column named ``target``.
+
+Every stored dataset has an owner (see :mod:`modelport.jobs.ownership`); the read and delete
+methods take a ``viewer`` (None: unrestricted, for admins and job bodies) and answer 404 for
+a dataset the viewer does not own, exactly as for an unknown id. Builtins are visible to all.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from modelport.errors import Conflict, InvalidInput, NotFound
+from modelport.jobs.ownership import visible
 from modelport.jobs.tables import DatasetRow, JobRow
 from modelport.registry.store import ArtifactStore, copy_hashing, file_digest
 from modelport.storage.base import utcnow
@@ -47,6 +52,7 @@ class DatasetInfo(BaseModel):
     columns: list[Column]
     created_at: datetime | None = None
     job_id: str | None = None
+    owner: str | None = Field(default=None, description="the owning user's id (none for builtins)")
     builtin: bool = False
 
     def column(self, name: str) -> Column | None:
@@ -68,7 +74,7 @@ def _info(row: DatasetRow) -> DatasetInfo:
     return DatasetInfo(id=row.id, name=row.name, format=row.format,
                        size_bytes=row.size_bytes, num_rows=row.num_rows,
                        columns=[Column.model_validate(c) for c in row.columns],
-                       created_at=aware(row.created_at), job_id=row.job_id)
+                       created_at=aware(row.created_at), job_id=row.job_id, owner=row.owner)
 
 
 def detect_format(path: Path, filename: str) -> Format:
@@ -172,17 +178,19 @@ class DatasetService:
         self.tmp_dir = tmp_dir
         self.max_upload_bytes = max_upload_bytes
 
-    async def upload(self, stream: BinaryIO, filename: str, name: str | None = None) -> DatasetInfo:
+    async def upload(self, stream: BinaryIO, filename: str, name: str | None = None, *,
+                     owner: str | None = None) -> DatasetInfo:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.tmp_dir) as tmp:
             path = Path(tmp) / "upload"
             with path.open("wb") as out:
                 await asyncio.to_thread(copy_hashing, stream, out, self.max_upload_bytes)
             fmt = detect_format(path, filename)
-            return await self._add(path, fmt, name or Path(filename).name or "dataset")
+            return await self._add(path, fmt, name or Path(filename).name or "dataset", owner=owner)
 
-    async def save_table(self, table: Any, name: str, fmt: Format, job_id: str) -> DatasetInfo:
-        """Store a job's output table; a job that runs twice keeps one output dataset."""
+    async def save_table(self, table: Any, name: str, fmt: Format, job_id: str, *,
+                         owner: str | None = None) -> DatasetInfo:
+        """Store a job's output table (owned by the job's owner); a job that runs twice keeps one."""
         if (existing := await self.find_by_job(job_id)) is not None:
             return existing
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -190,14 +198,15 @@ class DatasetService:
             path = Path(tmp) / f"out.{fmt}"
             await asyncio.to_thread(write_file, table, path, fmt)
             try:
-                return await self._add(path, fmt, name, job_id=job_id)
+                return await self._add(path, fmt, name, job_id=job_id, owner=owner)
             except IntegrityError:
                 found = await self.find_by_job(job_id)
                 if found is None:
                     raise
                 return found
 
-    async def _add(self, path: Path, fmt: Format, name: str, job_id: str | None = None) -> DatasetInfo:
+    async def _add(self, path: Path, fmt: Format, name: str, job_id: str | None = None,
+                   owner: str | None = None) -> DatasetInfo:
         rows, columns = await asyncio.to_thread(inspect_file, path, fmt)
         sha256, size = await asyncio.to_thread(file_digest, path)
         dataset_id = uuid.uuid4().hex
@@ -205,7 +214,7 @@ class DatasetService:
         await asyncio.to_thread(self.store.put_file, key, path)
         row = DatasetRow(id=dataset_id, name=name[:256], format=fmt, artifact_key=key, sha256=sha256,
                          size_bytes=size, num_rows=rows, columns=[c.model_dump() for c in columns],
-                         job_id=job_id, created_at=utcnow())
+                         job_id=job_id, owner=owner, created_at=utcnow())
         try:
             async with self.sessions() as session:
                 session.add(row)
@@ -215,12 +224,13 @@ class DatasetService:
             raise
         return _info(row)
 
-    async def get(self, ref: str) -> DatasetInfo:
+    async def get(self, ref: str, *, viewer: str | None = None) -> DatasetInfo:
+        """A builtin, or a stored dataset ``viewer`` may see (someone else's is a 404 like unknown)."""
         if ref.startswith(BUILTIN_PREFIX):
             return await asyncio.to_thread(builtin_info, ref)
         async with self.sessions() as session:
             row = await session.get(DatasetRow, ref[:64])
-        if row is None:
+        if row is None or not visible(row.owner, viewer):
             raise NotFound(f"dataset {ref[:64]!r} not found")
         return _info(row)
 
@@ -229,11 +239,15 @@ class DatasetService:
             row = (await session.execute(select(DatasetRow).where(DatasetRow.job_id == job_id))).scalar()
         return _info(row) if row else None
 
-    async def list_datasets(self, *, limit: int = 50, offset: int = 0) -> tuple[list[DatasetInfo], int]:
+    async def list_datasets(self, *, owner: str | None = None, limit: int = 50,
+                            offset: int = 0) -> tuple[list[DatasetInfo], int]:
+        """Stored datasets, newest first: ``owner``'s only, or every one when None."""
+        where = [] if owner is None else [DatasetRow.owner == owner]
         async with self.sessions() as session:
-            total = (await session.execute(select(func.count()).select_from(DatasetRow))).scalar() or 0
+            total = (await session.execute(
+                select(func.count()).select_from(DatasetRow).where(*where))).scalar() or 0
             rows = (await session.execute(
-                select(DatasetRow).order_by(DatasetRow.created_at.desc(), DatasetRow.id)
+                select(DatasetRow).where(*where).order_by(DatasetRow.created_at.desc(), DatasetRow.id)
                 .limit(limit).offset(offset)
             )).scalars().all()
         return [_info(r) for r in rows], int(total)
@@ -241,8 +255,8 @@ class DatasetService:
     def builtins(self) -> list[str]:
         return [BUILTIN_PREFIX + b for b in BUILTINS]
 
-    async def local_path(self, ref: str) -> tuple[DatasetInfo, Path]:
-        info = await self.get(ref)
+    async def local_path(self, ref: str, *, viewer: str | None = None) -> tuple[DatasetInfo, Path]:
+        info = await self.get(ref, viewer=viewer)
         if info.builtin:
             raise InvalidInput("builtin datasets are not stored files; download an uploaded dataset")
         async with self.sessions() as session:
@@ -250,21 +264,23 @@ class DatasetService:
         assert row is not None
         return info, self.store.local_path(row.artifact_key)
 
-    async def delete(self, ref: str) -> None:
-        info = await self.get(ref)
+    async def delete(self, ref: str, *, viewer: str | None = None) -> None:
+        info = await self.get(ref, viewer=viewer)
         if info.builtin:
             raise InvalidInput("builtin datasets cannot be deleted")
         async with self.sessions() as session:
             active = (await session.execute(
                 select(JobRow.id).where(JobRow.state.in_(("queued", "running")))
             )).scalars().all()
-            users = []
+            users: list[JobRow] = []
             for job_id in active:
                 job = await session.get(JobRow, job_id)
                 if job is not None and job.params.get("dataset") == info.id:
-                    users.append(job_id)
-            if users:
-                raise Conflict(f"dataset {info.id} is used by active job(s) {', '.join(users[:5])}")
+                    users.append(job)
+            if users:  # name only the jobs the caller may see; count the others
+                shown = [j.id for j in users if visible(j.owner, viewer)][:5]
+                raise Conflict(f"dataset {info.id} is used by {len(users)} active job(s)"
+                               + (f": {', '.join(shown)}" if shown else ""))
             row = await session.get(DatasetRow, info.id)
             assert row is not None
             key = row.artifact_key

@@ -64,9 +64,11 @@ class JobRepo:
             raise NotFound(f"job {job_id[:64]!r} not found")
         return row
 
-    async def list_jobs(self, *, state: str | None = None, kind: str | None = None, limit: int = 50,
-                   offset: int = 0) -> tuple[list[JobRow], int]:
+    async def list_jobs(self, *, state: str | None = None, kind: str | None = None, owner: str | None = None,
+                        limit: int = 50, offset: int = 0) -> tuple[list[JobRow], int]:
         where = []
+        if owner is not None:
+            where.append(JobRow.owner == owner)
         if state:
             where.append(JobRow.state == state)
         if kind:

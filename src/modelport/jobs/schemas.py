@@ -72,6 +72,7 @@ class JobInfo(BaseModel):
     result: dict[str, Any]
     error: str | None
     cancel_requested: bool
+    owner: str | None = Field(default=None, description="the submitting user's id")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -91,7 +92,7 @@ class JobInfo(BaseModel):
             id=row.id, kind=row.kind, state=row.state, progress=row.progress,
             message=row.message or "", params=row.params, attempts=row.attempts,
             metrics=row.metrics or {}, model=model, output_dataset=result.get("output_dataset"),
-            result=result, error=row.error, cancel_requested=row.cancel_requested,
+            result=result, error=row.error, cancel_requested=row.cancel_requested, owner=row.owner,
             created_at=_aware(row.created_at), started_at=_aware(row.started_at),
             finished_at=_aware(row.finished_at), updated_at=_aware(row.updated_at),
         )

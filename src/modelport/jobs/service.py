@@ -5,6 +5,11 @@ without running the job (dataset, columns, estimator, hyperparameters, model) so
 are 4xx at once and never enter the queue. The reaper puts jobs whose lease went stale back
 in the queue; it runs in every API process and every Celery worker, so a whole-worker crash
 is recovered as soon as the lease expires.
+
+Ownership (:mod:`modelport.jobs.ownership`): a job records its submitter's user id; the read
+and cancel methods take a ``viewer`` (None: unrestricted) and answer 404 for a job the viewer
+does not own. Submitting checks the dataset with the same viewer, so nobody trains on (or
+batch-predicts) a dataset they cannot see.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ import json
 import logging
 from typing import Any
 
-from modelport.errors import Conflict, InvalidInput
+from modelport.errors import Conflict, InvalidInput, NotFound
 from modelport.jobs import estimators
 from modelport.jobs.batch import batch_features
 from modelport.jobs.datasets import DatasetService
 from modelport.jobs.engine import Engine
+from modelport.jobs.ownership import visible
 from modelport.jobs.repo import JobRepo
 from modelport.jobs.schemas import BatchPredictRequest, JobInfo, JobList, TrainRequest
 from modelport.jobs.training import resolve_features
@@ -128,11 +134,12 @@ class JobService:
             raise Conflict("this Idempotency-Key was used for a different request")
         return JobInfo.of(row)
 
-    async def submit_train(self, req: TrainRequest, *, owner: str | None = None,
+    async def submit_train(self, req: TrainRequest, *, owner: str | None = None, viewer: str | None = None,
                            idempotency_key: str | None = None) -> tuple[JobInfo, bool]:
+        """Validate and queue a training job owned by ``owner`` on a dataset ``viewer`` can see."""
         spec = estimators.get_spec(req.estimator)
         estimators.validate_hyperparameters(spec, req.hyperparameters)
-        info = await self.datasets.get(req.dataset)
+        info = await self.datasets.get(req.dataset, viewer=viewer)
         resolve_features(info, req.target, req.features)
         target = info.column(req.target)
         if spec.task == "regression" and target is not None and not target.type.startswith(
@@ -144,22 +151,30 @@ class JobService:
         return await self._submit("train", req.model_dump(mode="json"), owner, idempotency_key)
 
     async def submit_batch(self, req: BatchPredictRequest, *, owner: str | None = None,
+                           viewer: str | None = None,
                            idempotency_key: str | None = None) -> tuple[JobInfo, bool]:
+        """Validate and queue a batch prediction owned by ``owner`` on a dataset ``viewer`` can see."""
         model = await self.registry.resolve(req.model, req.version)
-        info = await self.datasets.get(req.dataset)
+        info = await self.datasets.get(req.dataset, viewer=viewer)
         batch_features(info, model, req.features)
         return await self._submit("batch_predict", req.model_dump(mode="json"), owner, idempotency_key)
 
     # ------------------------------------------------------------------ read / cancel
-    async def get(self, job_id: str) -> JobInfo:
-        return JobInfo.of(await self.repo.get(job_id))
+    async def get(self, job_id: str, *, viewer: str | None = None) -> JobInfo:
+        row = await self.repo.get(job_id)
+        if not visible(row.owner, viewer):
+            raise NotFound(f"job {job_id[:64]!r} not found")  # the same answer as an unknown id
+        return JobInfo.of(row)
 
-    async def list(self, *, state: str | None = None, kind: str | None = None, limit: int = 50,
-                   offset: int = 0) -> JobList:
-        rows, total = await self.repo.list_jobs(state=state, kind=kind, limit=limit, offset=offset)
+    async def list(self, *, state: str | None = None, kind: str | None = None, owner: str | None = None,
+                   limit: int = 50, offset: int = 0) -> JobList:
+        """Jobs newest first: ``owner``'s only, or everyone's when None."""
+        rows, total = await self.repo.list_jobs(state=state, kind=kind, owner=owner, limit=limit,
+                                                offset=offset)
         return JobList(items=[JobInfo.of(r) for r in rows], total=total, limit=limit, offset=offset)
 
-    async def cancel(self, job_id: str) -> JobInfo:
+    async def cancel(self, job_id: str, *, viewer: str | None = None) -> JobInfo:
+        await self.get(job_id, viewer=viewer)  # someone else's job is a 404 before anything changes
         row = await self.repo.cancel(job_id)
         if row.state == "running" and self.engine is not None:
             await self.engine.cancel_running(job_id)

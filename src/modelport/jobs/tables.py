@@ -23,7 +23,8 @@ class JobRow(Base):
     state: Mapped[str] = mapped_column(String(16), index=True)
     progress: Mapped[int] = mapped_column(Integer, default=0)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
-    owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # the user id behind the submitting credential (see jobs/ownership.py)
+    owner: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(300), unique=True, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
@@ -52,6 +53,8 @@ class DatasetRow(Base):
     num_rows: Mapped[int] = mapped_column(BigInteger)
     columns: Mapped[list[dict[str, str]]] = mapped_column(JSON)
     job_id: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True)
+    # the uploader's user id, or the owner of the job that wrote it (see jobs/ownership.py)
+    owner: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

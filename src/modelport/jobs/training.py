@@ -123,7 +123,7 @@ async def run_training(ctx: JobContext) -> tuple[dict[str, float], dict[str, Any
     sample = x_train[:REFERENCE_ROWS]
     reference = pa.table({name: pa.array(sample[:, i]) for i, name in enumerate(features)})
     ref_info = await services.datasets.save_table(
-        reference, f"reference:{req.register_as.name}", "parquet", job_id=ctx.job.id)
+        reference, f"reference:{req.register_as.name}", "parquet", job_id=ctx.job.id, owner=ctx.job.owner)
 
     await ctx.step(90, "registering the model")
     tags = {"job_id": ctx.job.id, "estimator": spec.name, "task": spec.task, "dataset": req.dataset,

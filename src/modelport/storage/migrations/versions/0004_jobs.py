@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_jobs_state", "jobs", ["state"])
+    op.create_index("ix_jobs_owner", "jobs", ["owner"])
     op.create_table(
         "datasets",
         sa.Column("id", sa.String(32), primary_key=True),
@@ -52,8 +53,10 @@ def upgrade() -> None:
         sa.Column("num_rows", sa.BigInteger(), nullable=False),
         sa.Column("columns", sa.JSON(), nullable=False),
         sa.Column("job_id", sa.String(32), nullable=True, unique=True),
+        sa.Column("owner", sa.String(128), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_index("ix_datasets_owner", "datasets", ["owner"])
     op.create_table(
         "job_outbox",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -71,6 +74,8 @@ def downgrade() -> None:
     op.drop_index("ix_job_outbox_published_at", table_name="job_outbox")
     op.drop_index("ix_job_outbox_job_id", table_name="job_outbox")
     op.drop_table("job_outbox")
+    op.drop_index("ix_datasets_owner", table_name="datasets")
     op.drop_table("datasets")
+    op.drop_index("ix_jobs_owner", table_name="jobs")
     op.drop_index("ix_jobs_state", table_name="jobs")
     op.drop_table("jobs")
