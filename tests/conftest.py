@@ -147,7 +147,7 @@ def build_test_settings(home: Path, **overrides: Any) -> Settings:
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Any:
     def factory(**overrides: Any) -> Settings:
-        return build_test_settings(tmp_path / "home", **overrides)
+        return build_test_settings(overrides.pop("home", tmp_path / "home"), **overrides)
 
     return factory
 

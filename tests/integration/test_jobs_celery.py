@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from modelport.app import create_app
+from tests.conftest import mint_admin_headers
 from tests.jobs.support import (
     IRIS_TRAIN,
     Worker,
@@ -55,13 +56,14 @@ def job_settings(tmp_path: Path, postgres_url: str, broker_url: str) -> dict[str
 
 
 @pytest.fixture
-async def api(make_settings: Any, job_settings: dict[str, Any],
-              admin_headers: dict[str, str]) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+async def api(make_settings: Any, job_settings: dict[str, Any]
+              ) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
     app = create_app(make_settings(**job_settings))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
+        headers = await mint_admin_headers(app.state.services)
         async with httpx.AsyncClient(transport=transport, base_url="http://api",
-                                     headers=admin_headers) as client:
+                                     headers=headers) as client:
             yield app, client
 
 
@@ -180,15 +182,15 @@ def redis_job_settings(tmp_path: Path, postgres_url: str, own_redis: RedisServer
 
 
 async def test_broker_outage_and_worker_kills(make_settings: Any, redis_job_settings: dict[str, Any],
-                                              own_redis: RedisServer, tmp_path: Path,
-                                              admin_headers: dict[str, str]) -> None:
+                                              own_redis: RedisServer, tmp_path: Path) -> None:
     """Redis killed and restarted; then kill -9 of a pool child, then of a whole worker."""
     app = create_app(make_settings(**redis_job_settings))
     w1, w2 = (start_worker(tmp_path, worker_env(**redis_job_settings)) for _ in range(2))
     try:
         async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://api", headers=admin_headers
+            transport=httpx.ASGITransport(app=app), base_url="http://api"
         ) as client:
+            client.headers.update(await mint_admin_headers(app.state.services))
             await wait_ready(w1, w2)
             repo = app.state.services.jobs.repo
 

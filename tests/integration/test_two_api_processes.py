@@ -15,12 +15,13 @@ from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 
 from modelport.app import create_app
+from tests.conftest import mint_admin_headers
 
 pytestmark = [pytest.mark.services]
 
 
 async def test_alias_moved_on_one_replica_is_served_by_the_other(
-    make_settings: Any, postgres_url: str, redis_url: str, tmp_path: Path, admin_headers: dict[str, str],
+    make_settings: Any, postgres_url: str, redis_url: str, tmp_path: Path,
 ) -> None:
     shared = {"database_url": postgres_url, "redis_url": redis_url, "artifact_url": str(tmp_path / "store"),
               "jobs_engine": "celery", "broker_url": redis_url, "job_queue_suffix": "-unused",
@@ -34,6 +35,7 @@ async def test_alias_moved_on_one_replica_is_served_by_the_other(
     app_a = create_app(make_settings(home=tmp_path / "a", **shared))
     app_b = create_app(make_settings(home=tmp_path / "b", **shared))
     async with app_a.router.lifespan_context(app_a), app_b.router.lifespan_context(app_b):
+        admin_headers = await mint_admin_headers(app_a.state.services)
         a = httpx.AsyncClient(transport=httpx.ASGITransport(app=app_a), base_url="http://a",
                               headers=admin_headers)
         b = httpx.AsyncClient(transport=httpx.ASGITransport(app=app_b), base_url="http://b",
