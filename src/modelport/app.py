@@ -88,7 +88,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = services
     problems.install(app)
-    for router in (health.router, models.router, predict.router, predictions.router,
+    # predict first: routes are matched in order, and predictions are the hot path
+    for router in (predict.router, health.router, models.router, predictions.router,
                    monitoring.router, usage.router, oip_rest.router, auth.router):
         app.include_router(router)
     for router in (text.router, files.router, collections.router):
