@@ -89,7 +89,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer configurations, shorter runs")
     ap.add_argument("--seconds", type=float, default=None, help="duration of each measurement")
-    ap.add_argument("--only", nargs="*", default=None, help="run only targets whose name contains one of these")
+    ap.add_argument("--only", nargs="*", default=None,
+                    help="run only targets whose name contains one of these")
     ap.add_argument("--out", type=Path, default=Path(__file__).with_name("results.md"))
     args = ap.parse_args()
     seconds = args.seconds or (4.0 if args.quick else 15.0)

@@ -116,9 +116,10 @@ class Target:
         """Resident memory of the server's whole process tree (server + workers)."""
         if self.process is None:
             return 0.0
-        out = subprocess.run(["ps", "-o", "rss=", "--ppid", str(self.process.pid), "-p", str(self.process.pid)],
-                             capture_output=True, text=True).stdout
-        kids = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout.split()
+        pid = str(self.process.pid)
+        out = subprocess.run(["ps", "-o", "rss=", "--ppid", pid, "-p", pid], capture_output=True,
+                             text=True).stdout
+        kids = subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True).stdout.split()
         total = sum(int(x) for x in out.split())
         for kid in kids:  # grandchildren (uvicorn workers spawn via multiprocessing)
             more = subprocess.run(["ps", "-o", "rss=", "--ppid", kid], capture_output=True, text=True).stdout
@@ -140,8 +141,9 @@ def modelport(models: Path, bodies: Path, *, workers: int = 1, name: str = "mode
     home = WORK / f"home-{name.replace(' ', '-')}"
     exe = Path(sys.executable).with_name("modelport")
     cli = [str(exe)] if exe.exists() else [sys.executable, "-c", "from modelport.cli import main; main()"]
-    env = {"MODELPORT_HOME": str(home), "MODELPORT_ALLOW_PICKLE": "true", "MODELPORT_DEMO_MODELS": "false",
-           "MODELPORT_GRPC_ENABLED": "false", "MODELPORT_LOG_FORMAT": "json", "MODELPORT_HOST": "127.0.0.1"}
+    env = {"MODELPORT_HOME": str(home), "MODELPORT_ALLOW_PICKLE": "true",
+           "MODELPORT_DEMO_MODELS": "false", "MODELPORT_GRPC_ENABLED": "false",
+           "MODELPORT_LOG_FORMAT": "json", "MODELPORT_HOST": "127.0.0.1"}
 
     def prepare(port: int) -> None:
         shutil.rmtree(home, ignore_errors=True)
@@ -173,7 +175,8 @@ def hello(peers: Path, bodies: Path) -> Target:
     )
 
 
-def seed_fastapi(peers: Path, models: Path, bodies: Path, model: str, *, endpoint: str, workers: int) -> Target:
+def seed_fastapi(peers: Path, models: Path, bodies: Path, model: str, *, endpoint: str,
+                 workers: int) -> Target:
     bin_ = venv("seed_fastapi") / "bin"
     path = "/predict_threadpool" if endpoint == "def" else "/predict"
     return Target(

@@ -54,7 +54,8 @@ async def until(condition: Any, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.005)
 
 
-async def test_queue_full_is_a_fast_503_with_retry_after(http: httpx.AsyncClient, slow_app: FastAPI) -> None:
+async def test_queue_full_is_a_fast_503_with_retry_after(http: httpx.AsyncClient,
+                                                          slow_app: FastAPI) -> None:
     batcher = (await loaded_model(slow_app, "slow")).batcher
     first = asyncio.ensure_future(http.post("/api/v1/models/slow/predict", json=ROW))
     await until(lambda: batcher.busy == 1)
@@ -91,7 +92,8 @@ async def test_bad_timeout_header_is_400(http: httpx.AsyncClient, value: str) ->
 
 
 async def test_fast_body_answers_like_the_model(http: httpx.AsyncClient) -> None:
-    r = await http.post("/api/v1/models/sum/predict", json={"features": [[1, 2, 3], [4, 5, 6]], "version": "1"})
+    body = {"features": [[1, 2, 3], [4, 5, 6]], "version": "1"}
+    r = await http.post("/api/v1/models/sum/predict", json=body)
     assert r.status_code == 200, r.text
     assert r.json()["predictions"] == [6.0, 15.0]
     r = await http.post("/api/v1/models/sum/predict/batch", json={"samples": [[1, 1, 1]]})
@@ -105,7 +107,8 @@ async def test_fast_body_answers_like_the_model(http: httpx.AsyncClient) -> None
     ({"features": [1, 2, 3], "version": 5}, "version"),
     ({"features": [[[1]]]}, "features"),
 ])
-async def test_invalid_bodies_are_422_naming_the_field(http: httpx.AsyncClient, body: Any, field: str) -> None:
+async def test_invalid_bodies_are_422_naming_the_field(http: httpx.AsyncClient, body: Any,
+                                                       field: str) -> None:
     r = await http.post("/api/v1/models/sum/predict", json=body)
     assert r.status_code == 422, r.text
     assert r.json()["code"] == "validation_error"

@@ -86,12 +86,14 @@ async def test_sigterm_drains_in_flight_requests_and_exits_zero(server: Server, 
     headers = auth_headers(server.home)
     limits = httpx.Limits(max_connections=60, max_keepalive_connections=60)
     async with httpx.AsyncClient(base_url=server.url, headers=headers, limits=limits, timeout=60) as client:
-        tasks = [asyncio.ensure_future(client.post("/api/v1/models/slow/predict", json=ROW)) for _ in range(50)]
+        tasks = [asyncio.ensure_future(client.post("/api/v1/models/slow/predict", json=ROW))
+                 for _ in range(50)]
         # 50 requests at 4 per 0.25 s call need ~3 s: signal once they are all in the server
         deadline = time.monotonic() + 20
         while True:
             metrics = (await client.get("/metrics")).text
-            line = next((x for x in metrics.splitlines() if x.startswith('modelport_queue_depth{model="slow"}')), "")
+            line = next((x for x in metrics.splitlines()
+                         if x.startswith('modelport_queue_depth{model="slow"}')), "")
             if line and float(line.split()[-1]) >= 30:
                 break
             assert time.monotonic() < deadline, "requests never queued up"

@@ -73,8 +73,9 @@ async def until_disconnect(request: Request, work: Awaitable[T]) -> T:
 
     def start_watch() -> None:
         nonlocal watch
-        watch = asyncio.ensure_future(request.receive())
-        watch.add_done_callback(on_message)
+        started: asyncio.Future[object] = asyncio.ensure_future(request.receive())
+        started.add_done_callback(on_message)
+        watch = started
 
     timer = loop.call_later(WATCH_AFTER_S, start_watch)
     try:

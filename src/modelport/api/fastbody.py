@@ -9,6 +9,7 @@ are the same as before and the OpenAPI schema still comes from the model.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -34,10 +35,15 @@ def parse_rows(raw: bytes, model: type[BaseModel], field: str, ndims: tuple[int,
     """Return (rows, version) from a body shaped like ``model`` = {field: rows, version?}."""
     try:
         data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.pos),
-                                       "msg": "JSON decode error", "input": {},
-                                       "ctx": {"error": exc.msg}}]) from None
+    except orjson.JSONDecodeError:
+        try:  # NaN / Infinity literals: stdlib json reads them, then pydantic names the field
+            data = json.loads(raw)
+        except ValueError as exc:
+            pos = getattr(exc, "pos", 0)
+            raise RequestValidationError([{"type": "json_invalid", "loc": ("body", pos),
+                                           "msg": "JSON decode error", "input": {},
+                                           "ctx": {"error": str(exc)[:200]}}]) from None
+        return _slow(data, model, field)
     if type(data) is dict and field in data and (len(data) == 1 or (len(data) == 2 and "version" in data)):
         rows, version = data[field], data.get("version")
         if type(rows) is list and rows and (version is None or (type(version) is str and len(version) <= 64)):
@@ -47,6 +53,10 @@ def parse_rows(raw: bytes, model: type[BaseModel], field: str, ndims: tuple[int,
                 arr = None
             if arr is not None and arr.ndim in ndims and arr.size and np.isfinite(arr).all():
                 return arr, version
+    return _slow(data, model, field)
+
+
+def _slow(data: Any, model: type[BaseModel], field: str) -> tuple[list[Any], str | None]:
     try:
         body = model.model_validate(data)
     except ValidationError as exc:

@@ -2,45 +2,20 @@
 
 The request id (and, later, the principal and trace id) are bound in contextvars by the request
 middleware, so every log line of a request carries them, including lines from stdlib loggers.
-
-Formatting and writing happen off the request path: stdlib records go through a queue to one
-background thread (``QueueListener``); the record carries a snapshot of the request's context
-so the line still names its request id.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
-import logging.handlers
-import queue
 import sys
 from typing import Any
 
 import orjson
 import structlog
 
-_listener: logging.handlers.QueueListener | None = None
-
-
-class _ContextQueueHandler(logging.handlers.QueueHandler):
-    """Queues the record as is (exc_info kept) with the caller's contextvars snapshotted."""
-
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        record.structlog_context = structlog.contextvars.get_contextvars()
-        return record
-
-
-def _merge_record_context(_logger: Any, _name: str, event: Any) -> Any:
-    record = event.get("_record")
-    context = getattr(record, "structlog_context", None)
-    if context:
-        for key, value in context.items():
-            event.setdefault(key, value)
-    return event
-
 
 def _json(obj: Any, **_kw: Any) -> str:
+    """orjson instead of json.dumps: the access line is written on every request."""
     return orjson.dumps(obj, default=str).decode()
 
 
@@ -64,22 +39,15 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     )
     handler = logging.StreamHandler()
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[_merge_record_context, *shared],
+        foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info if use_json else _identity,
             renderer,
         ],
     ))
-    global _listener
-    if _listener is not None:
-        _listener.stop()
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    _listener = logging.handlers.QueueListener(records, handler)
-    _listener.start()
-    atexit.register(_listener.stop)
     root = logging.getLogger()
-    root.handlers = [_ContextQueueHandler(records)]
+    root.handlers = [handler]
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []

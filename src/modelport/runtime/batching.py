@@ -34,6 +34,7 @@ import numpy as np
 from modelport.core.types import TensorDict
 from modelport.errors import DeadlineExceeded, ModelError, Overloaded, Unavailable
 from modelport.observability.metrics import Metrics
+from modelport.observability.tracing import StageTimer, current_stage_timer
 from modelport.runtime.executor import Runner
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class _Item:
     future: asyncio.Future[TensorDict]
     enqueued: float
     timer: asyncio.TimerHandle | None = field(default=None)
+    stages: StageTimer | None = field(default=None)  # tracing: when the call began and ended
 
 
 def merge_key(inputs: TensorDict) -> MergeKey:
@@ -133,7 +135,8 @@ class Batcher:
             raise Overloaded(f"model {self.model} has {len(self._queue)} requests queued; retry shortly",
                              retry_after=1)
         loop = asyncio.get_running_loop()
-        item = _Item(inputs, _rows(inputs), merge_key(inputs), loop.create_future(), time.monotonic())
+        item = _Item(inputs, _rows(inputs), merge_key(inputs), loop.create_future(), time.monotonic(),
+                     stages=current_stage_timer())
         if deadline is not None:
             remaining = deadline - item.enqueued
             if remaining <= 0:
@@ -216,6 +219,10 @@ class Batcher:
 
     def _start(self, items: list[_Item]) -> None:
         self._busy += 1
+        rows = sum(it.rows for it in items)
+        for it in items:
+            if it.stages is not None:
+                it.stages.mark_started(rows)
         try:
             future = self.runner.run(merge(items))
         except Exception as exc:  # merging failed (e.g. a runner refused the call)
@@ -226,6 +233,9 @@ class Batcher:
 
     def _done(self, items: list[_Item], future: asyncio.Future[TensorDict]) -> None:
         self._busy -= 1
+        for it in items:
+            if it.stages is not None:
+                it.stages.mark_finished()
         exc: BaseException | None = (
             Unavailable("model call was cancelled (shutting down)") if future.cancelled()
             else future.exception()
@@ -281,18 +291,18 @@ class Batcher:
             self._idle.set()
 
     # ------------------------------------------------------------------ lifecycle
-    async def drain(self, timeout: float) -> bool:
+    async def drain(self, wait_s: float) -> bool:
         """Wait until nothing is queued or running; True if it emptied in time."""
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
+            await asyncio.wait_for(self._idle.wait(), wait_s)
         except TimeoutError:
             return False
         return True
 
-    async def close(self, timeout: float = 5.0) -> None:
+    async def close(self, grace: float = 5.0) -> None:
         """Refuse new requests, let queued and running ones finish (bounded), then stop the runner."""
         self._closed = True
-        if not await self.drain(timeout):
+        if not await self.drain(grace):
             log.warning("closing %s with %d queued and %d running", self.model, len(self._queue), self._busy)
         while self._queue:
             item = self._queue.popleft()

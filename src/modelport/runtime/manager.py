@@ -175,7 +175,7 @@ class ModelManager:
             await asyncio.wait_for(model.drained.wait(), drain_timeout)
         except TimeoutError:
             log.warning("unloading %s v%s with %d requests still running", *key, model.inflight)
-        await model.batcher.close(timeout=1.0)
+        await model.batcher.close(grace=1.0)
         model.runtime.unload()
         log.info("unloaded %s v%s", *key)
         return True
@@ -185,10 +185,10 @@ class ModelManager:
         if key in self._loaded:
             asyncio.get_running_loop().create_task(self.unload(key))
 
-    async def drain(self, timeout: float) -> bool:
+    async def drain(self, wait_s: float) -> bool:
         """Wait (bounded) until every loaded version has no queued or running request."""
         models = list(self._loaded.values())
-        results = await asyncio.gather(*(m.batcher.drain(timeout) for m in models))
+        results = await asyncio.gather(*(m.batcher.drain(wait_s) for m in models))
         return all(results)
 
     async def close(self, grace: float = 5.0) -> None:

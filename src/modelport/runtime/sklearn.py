@@ -107,7 +107,8 @@ def _is_single_output_forest(model: Any) -> bool:
 def _is_single_output_tree(model: Any) -> bool:
     from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 
-    return type(model) in (DecisionTreeClassifier, ExtraTreeClassifier) and getattr(model, "n_outputs_", 0) == 1
+    single = getattr(model, "n_outputs_", 0) == 1
+    return type(model) in (DecisionTreeClassifier, ExtraTreeClassifier) and single
 
 
 def forest_proba(model: Any, x: Any) -> Any:
@@ -117,11 +118,11 @@ def forest_proba(model: Any, x: Any) -> Any:
     dispatch costs several times the trees themselves.
     """
     x = model._validate_X_predict(x)
-    total = None
-    for tree in model.estimators_:
-        p = tree.predict_proba(x, check_input=False)
-        total = p if total is None else total + p
-    return total / len(model.estimators_)
+    trees = model.estimators_
+    total = trees[0].predict_proba(x, check_input=False)
+    for tree in trees[1:]:
+        total = total + tree.predict_proba(x, check_input=False)
+    return total / len(trees)
 
 
 def _dtype_name(dtype: np.dtype[Any]) -> str:

@@ -15,6 +15,7 @@ that call, so the request does not fail.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import signal
@@ -57,11 +58,11 @@ def attach(name: str) -> SharedMemory:
     """Open a segment the parent created, without registering it with the resource tracker
     (Python 3.11 would otherwise unlink or warn about it when this process exits)."""
     register = resource_tracker.register
-    resource_tracker.register = lambda *_a, **_k: None  # type: ignore[assignment]
+    resource_tracker.register = lambda *_a, **_k: None
     try:
         return SharedMemory(name=name)
     finally:
-        resource_tracker.register = register  # type: ignore[assignment]
+        resource_tracker.register = register
 
 
 def write_tensors(tensors: TensorDict, shm: SharedMemory | None) -> tuple[Layout, int]:
@@ -246,10 +247,8 @@ class Worker:
 
     def stop(self) -> None:
         if self.conn is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.conn.send(("stop", None, None))
-            except OSError:
-                pass
         if self.process is not None:
             self.process.join(5)
         self._reap()

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.usefixtures("fake_flavors")
 
 
 async def register(services: Services, tmp_path: Path, name: str, flavor: str = "test-sum",
-                   config: dict[str, Any] | None = None, **options: Any) -> tuple[ModelVersionInfo, LoadedModel]:
+                   config: dict[str, Any] | None = None,
+                   **options: Any) -> tuple[ModelVersionInfo, LoadedModel]:
     path = write_fake_artifact(tmp_path, f"{name}.json", **options)
     info = await services.models.register_file(name, flavor, path, config=ServingConfig(**(config or {})),
                                                aliases=["production"])
