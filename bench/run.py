@@ -64,6 +64,8 @@ def targets(quick: bool, peers: Path, models: Path, bodies: Path) -> list[server
     mp = [servers.modelport(models, bodies)]
     if not quick:
         mp.append(servers.modelport(models, bodies, workers=2, name="modelport --workers 2"))
+        mp.append(servers.modelport(models, bodies, model_workers=1,
+                                    name="modelport (models in worker processes)"))
     out = [servers.hello(peers, bodies), *mp]
     seeds = [("def", 1)] if quick else [("async", 1), ("def", 1), ("def", 2)]
     for model in ("rf", "logreg"):

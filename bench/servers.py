@@ -30,7 +30,8 @@ VENVS: dict[str, list[str]] = {
     "hello": ["fastapi", "uvicorn[standard]"],
     "seed_fastapi": ["fastapi", "uvicorn[standard]", SK, "joblib"],
     "litserve": ["litserve>=0.2,<0.3", SK, "joblib"],
-    "mlserver": ["mlserver", "mlserver-sklearn", SK, "joblib"],
+    # MLServer 1.7 calls asyncio.get_event_loop() outside a loop, which uvloop >= 0.22 refuses
+    "mlserver": ["mlserver", "mlserver-sklearn", SK, "joblib", "uvloop<0.22"],
 }
 
 
@@ -101,8 +102,8 @@ class Target:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{self.health}", timeout=2):
                     return
             except urllib.error.HTTPError as exc:
-                if exc.code < 500:
-                    return  # up (e.g. 404/405 on a POST-only path)
+                if exc.code in (404, 405):
+                    return  # up: a POST-only path answers GET with 404/405
             except OSError:
                 pass
             time.sleep(0.3)
@@ -137,13 +138,16 @@ class Target:
             self.process.wait(10)
 
 
-def modelport(models: Path, bodies: Path, *, workers: int = 1, name: str = "modelport") -> Target:
+def modelport(models: Path, bodies: Path, *, workers: int = 1, model_workers: int = 0,
+              name: str = "modelport") -> Target:
     home = WORK / f"home-{name.replace(' ', '-')}"
     exe = Path(sys.executable).with_name("modelport")
     cli = [str(exe)] if exe.exists() else [sys.executable, "-c", "from modelport.cli import main; main()"]
     env = {"MODELPORT_HOME": str(home), "MODELPORT_ALLOW_PICKLE": "true",
            "MODELPORT_DEMO_MODELS": "false", "MODELPORT_GRPC_ENABLED": "false",
-           "MODELPORT_LOG_FORMAT": "json", "MODELPORT_HOST": "127.0.0.1"}
+           "MODELPORT_LOG_FORMAT": "json", "MODELPORT_HOST": "127.0.0.1",
+           # every request must run the model: wrk repeats one body, which the cache would answer
+           "MODELPORT_CACHE_ENABLED": "false", "MODELPORT_MODEL_WORKERS": str(model_workers)}
 
     def prepare(port: int) -> None:
         shutil.rmtree(home, ignore_errors=True)
