@@ -40,7 +40,8 @@ def test_register_flags_become_the_serving_config(artifact: Path) -> None:
 
 
 def test_out_of_range_flag_is_refused(artifact: Path) -> None:
-    r = CliRunner().invoke(app, ["models", "register", str(artifact), "--name", "lr", "--max-batch-size", "0"])
+    args = ["models", "register", str(artifact), "--name", "lr", "--max-batch-size", "0"]
+    r = CliRunner().invoke(app, args)
     assert r.exit_code == 2 and "--max-batch-size" in r.output
 
 
