@@ -152,6 +152,8 @@ class InferenceService:
             loaded = await self.manager.get(info)
             if type(loaded.runtime).stream is Runtime.stream:
                 raise InvalidInput(f"model {info.name!r} ({info.flavor}) does not stream")
+            if not loaded.runtime.ready:  # served by worker processes: no in-process model
+                raise InvalidInput(f"model {info.name!r} runs in worker processes, which do not stream")
             pieces = loaded.runtime.stream(inputs, dict(request.parameters))
         except ModelportError as exc:
             self._count(request, info, exc.code)
