@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi._body_limit import get_body_limit_error
 
 from modelport.api.control import request_deadline, until_disconnect
 from modelport.api.deps import Principal, require
@@ -80,6 +81,19 @@ async def _predict(request: Request, services: Any, name: str, rows: list[Any] |
     return FastJSONResponse(encode(result))
 
 
+async def read_body(request: Request) -> bytes:
+    """The raw body, read before any other dependency (as FastAPI does for a body parameter),
+    so the body-size limit answers 413 however the body arrives."""
+    try:
+        return await request.body()
+    except Exception as exc:
+        if (error := get_body_limit_error(exc)) is not None:
+            raise error from exc
+        raise
+
+
+RawBody = Annotated[bytes, Depends(read_body)]
+
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "Invalid body"}, 503: {"description": "Overloaded (Retry-After)"},
     504: {"description": "Deadline exceeded (X-Request-Timeout)"},
@@ -88,13 +102,14 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.post("/{name}/predict", response_model=PredictResponse, summary="Predict one row or a few rows",
              openapi_extra=openapi_body(PredictRequest), responses=_RESPONSES)
-async def predict(name: str, request: Request, principal: PredictDep) -> FastJSONResponse:
-    rows, version = parse_rows(await request.body(), PredictRequest, "features", (1, 2))
+async def predict(name: str, request: Request, raw: RawBody, principal: PredictDep) -> FastJSONResponse:
+    rows, version = parse_rows(raw, PredictRequest, "features", (1, 2))
     return await _predict(request, request.app.state.services, name, rows, version, principal)
 
 
 @router.post("/{name}/predict/batch", response_model=PredictResponse, summary="Predict a batch of rows",
              openapi_extra=openapi_body(BatchPredictRequest), responses=_RESPONSES)
-async def predict_batch(name: str, request: Request, principal: PredictDep) -> FastJSONResponse:
-    rows, version = parse_rows(await request.body(), BatchPredictRequest, "samples", (2,))
+async def predict_batch(name: str, request: Request, raw: RawBody,
+                        principal: PredictDep) -> FastJSONResponse:
+    rows, version = parse_rows(raw, BatchPredictRequest, "samples", (2,))
     return await _predict(request, request.app.state.services, name, rows, version, principal)
