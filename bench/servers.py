@@ -147,6 +147,8 @@ def modelport(models: Path, bodies: Path, *, workers: int = 1, model_workers: in
            "MODELPORT_DEMO_MODELS": "false", "MODELPORT_GRPC_ENABLED": "false",
            "MODELPORT_LOG_FORMAT": "json", "MODELPORT_HOST": "127.0.0.1",
            # every request must run the model: wrk repeats one body, which the cache would answer
+           # the rate limit stays on the path, set above what one wrk client sends
+           "MODELPORT_RATE_LIMIT": "100000000/minute",
            "MODELPORT_CACHE_ENABLED": "false", "MODELPORT_MODEL_WORKERS": str(model_workers)}
 
     def prepare(port: int) -> None:
