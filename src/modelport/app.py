@@ -36,6 +36,7 @@ from modelport.observability.tracing import TracingMiddleware
 from modelport.oip import rest as oip_rest
 from modelport.oip.grpc import start_grpc_server
 from modelport.settings import Settings
+from modelport.shutdown import mark_draining_on_signal
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +67,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             await services.close()
             raise
         app.state.grpc_port = grpc_server.port if grpc_server else None
+        restore_signals = mark_draining_on_signal(services.state)
         log.info("modelport ready", extra={"models": len(services.manager.loaded())})
         try:
             yield
         finally:
+            restore_signals()
             if grpc_server is not None:
                 await grpc_server.stop(settings.shutdown_grace_s)
             await services.close()
@@ -80,10 +83,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         description=DESCRIPTION,
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
+        # off unless asked for: it looks up the OpenTelemetry providers on every request
+        telemetry=None if settings.fastapi_telemetry else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
     problems.install(app)
-    for router in (health.router, models.router, predict.router, predictions.router,
+    # predict first: routes are matched in order, and predictions are the hot path
+    for router in (predict.router, health.router, models.router, predictions.router,
                    monitoring.router, usage.router, oip_rest.router, auth.router):
         app.include_router(router)
     for router in (text.router, files.router, collections.router):

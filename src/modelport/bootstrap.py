@@ -108,7 +108,7 @@ class Services:
     async def close(self) -> None:
         self.state.draining = True
         await self.jobs.close()
-        await self.manager.close()
+        await self.manager.close(grace=self.settings.shutdown_grace_s)
         await self.tracking.close()  # flush the prediction log after the last request finished
         if self.cache is not None:
             await self.cache.close()
@@ -128,6 +128,8 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
     manager = ModelManager(
         store, metrics, threads=settings.model_threads, max_queue=settings.max_queue,
         max_loaded=settings.max_loaded_models, allow_pickle=settings.allow_pickle,
+        max_batch_size=settings.max_batch_size, max_latency_ms=settings.max_latency_ms,
+        workers=settings.model_workers,
     )
     models = ModelService(
         registry, manager, tmp_dir=settings.home / "tmp", allow_pickle=settings.allow_pickle,
@@ -138,7 +140,7 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
     inference = InferenceService(
         registry, manager, metrics, max_rows=settings.max_batch_rows, cache=cache,
         recorder=tracking.recorder, tracer=tracing.tracer, capture=settings.capture,
-        capture_max_bytes=settings.capture_max_bytes,
+        capture_max_bytes=settings.capture_max_bytes, request_timeout=settings.request_timeout,
     )
     datasets = DatasetService(sessions, store, tmp_dir=settings.home / "tmp",
                               max_upload_bytes=settings.max_upload_bytes)

@@ -79,11 +79,30 @@ def models_register(
     flavor: Annotated[str, typer.Option(help="sklearn, onnx, ...")] = "sklearn",
     description: Annotated[str, typer.Option()] = "",
     alias: Annotated[list[str] | None, typer.Option(help="Aliases to point at the new version")] = None,
+    max_batch_size: Annotated[int | None, typer.Option(help="Rows merged into one model call")] = None,
+    max_latency_ms: Annotated[float | None, typer.Option(help="Longest wait for a fuller batch")] = None,
+    max_queue: Annotated[int | None, typer.Option(help="Queued requests before 503")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (0 = threads)")] = None,
 ) -> None:
-    """Register FILE (or a model directory) as a new version of a model."""
+    """Register FILE (or a model directory) as a new version of a model.
+
+    Serving knobs left out default to the server's settings.
+    """
+    from pydantic import ValidationError
+
+    from modelport.registry.manifest import ServingConfig
+
+    try:
+        config = ServingConfig(max_batch_size=max_batch_size, max_latency_ms=max_latency_ms,
+                               max_queue=max_queue, workers=workers)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        err.print(f"[red]error:[/red] --{str(first['loc'][0]).replace('_', '-')}: {first['msg']}")
+        raise typer.Exit(2) from None
     model_name = name or file.resolve().name.split(".")[0]
     info = run_with_services(lambda s: s.models.register_file(
-        model_name, flavor, file, filename=file.name, description=description, aliases=alias or []
+        model_name, flavor, file, filename=file.name, description=description, aliases=alias or [],
+        config=config,
     ))
     console.print(f"registered [bold]{info.name}[/bold] version {info.version} (sha256 {info.sha256[:12]})")
 

@@ -6,6 +6,7 @@ import uvicorn
 
 from modelport.observability.logging import configure_logging
 from modelport.settings import Settings
+from modelport.shutdown import exit_cleanly_on_signal
 
 
 def banner(settings: Settings) -> str:
@@ -25,6 +26,7 @@ def banner(settings: Settings) -> str:
 
 def run_server(settings: Settings, *, workers: int = 1) -> None:
     configure_logging(settings.log_level, settings.log_format)
+    exit_cleanly_on_signal()
     print(banner(settings), flush=True)
     if workers > 1:
         uvicorn.run("modelport.server:factory", factory=True, host=settings.host, port=settings.port,

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     cors_origins: list[str] = Field(default_factory=list)
     cors_allow_credentials: bool = False
+    fastapi_telemetry: bool = Field(
+        default=False, description="FastAPI's native OpenTelemetry middleware (costs ~5% per request)"
+    )
 
     # --- models
     demo_models: bool = True
@@ -65,6 +68,7 @@ class Settings(BaseSettings):
     max_latency_ms: float = Field(default=5.0, ge=0)
     max_queue: int = Field(default=2048, ge=1)
     model_threads: int = Field(default=2, ge=1)
+    model_workers: int = Field(default=0, ge=0, le=32, description="worker processes per model; 0 = threads")
     request_timeout: float = Field(default=30.0, gt=0)
     shutdown_grace_s: float = Field(default=30.0, ge=0)
 

@@ -27,7 +27,8 @@ SCOPE_ATTR = "__modelport_scope__"
 ACCOUNT = "account"  # pseudo-scope: a user's own token, or an admin credential
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async on purpose: FastAPI runs a plain ``def`` dependency in a worker thread per request
     services: Services = request.app.state.services
     return services
 

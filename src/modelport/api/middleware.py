@@ -10,6 +10,7 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +28,9 @@ class RequestContextMiddleware:
         self.app = app
         self.metrics = metrics
         self.access_log = access_log
+        # label lookups cost more than the increments: keep the children per label set
+        self._counters: dict[tuple[str, str, int], Any] = {}
+        self._histograms: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,8 +65,16 @@ class RequestContextMiddleware:
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "<unmatched>"
                 method = scope["method"]
-                self.metrics.http_requests.labels(method, template, str(status)).inc()
-                self.metrics.http_latency.labels(method, template).observe(elapsed)
+                counter = self._counters.get((method, template, status))
+                if counter is None:
+                    counter = self.metrics.http_requests.labels(method, template, str(status))
+                    self._counters[(method, template, status)] = counter
+                counter.inc()
+                histogram = self._histograms.get((method, template))
+                if histogram is None:
+                    histogram = self.metrics.http_latency.labels(method, template)
+                    self._histograms[(method, template)] = histogram
+                histogram.observe(elapsed)
                 if self.access_log and log.isEnabledFor(logging.INFO):
                     log.info("%s %s %d %.1fms", method, path, status, elapsed * 1000)
             structlog.contextvars.unbind_contextvars("request_id", "principal")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Tracer
@@ -38,8 +39,11 @@ class InferenceService:
     def __init__(self, registry: ModelRegistry, manager: ModelManager, metrics: Metrics,
                  *, max_rows: int = 1024, cache: PredictionCache | None = None,
                  recorder: PredictionRecorder | None = None, tracer: Tracer | None = None,
-                 capture: str = "full", capture_max_bytes: int = 65_536) -> None:
+                 capture: str = "full", capture_max_bytes: int = 65_536,
+                 request_timeout: float = 30.0) -> None:
         self.registry = registry
+        self.request_timeout = request_timeout
+        self._children: dict[tuple[str, ...], Any] = {}  # metric children per label set
         self.manager = manager
         self.metrics = metrics
         self.max_rows = max_rows
@@ -54,13 +58,14 @@ class InferenceService:
 
     async def infer(self, request: InferenceRequest) -> InferenceResponse:
         started = time.perf_counter()
+        deadline = request.deadline or time.monotonic() + self.request_timeout
         info: ModelVersionInfo | None = None
         cached = False
         try:
             info = await self.registry.resolve(request.model, request.version)
             inputs = validate_inputs(info.signature, request.inputs, self.max_rows)
             loaded = await self.manager.get(info)
-            outputs, cached = await self._predict(request, info, loaded, inputs)
+            outputs, cached = await self._predict(request, info, loaded, inputs, deadline)
             if request.outputs:
                 missing = [o for o in request.outputs if o not in outputs]
                 if missing:
@@ -79,10 +84,9 @@ class InferenceService:
         latency = time.perf_counter() - started
         self._record(request, info, outputs, started, None, cached)
         self._count(request, info, "ok")
-        self.metrics.inference_latency.labels(info.name).observe(latency)
-        self.metrics.prediction_rows.labels(info.name, str(info.version)).inc(
-            next(iter(inputs.values())).shape[0]
-        )
+        version = str(info.version)
+        self._child("latency", info.name).observe(latency)
+        self._child("rows", info.name, version).inc(next(iter(inputs.values())).shape[0])
         alias = request.version if request.version and not request.version.isdigit() else None
         return InferenceResponse(
             model=info.name, version=info.version, outputs=outputs,
@@ -90,7 +94,7 @@ class InferenceService:
         )
 
     async def _predict(self, request: InferenceRequest, info: ModelVersionInfo, loaded: LoadedModel,
-                       inputs: TensorDict) -> tuple[TensorDict, bool]:
+                       inputs: TensorDict, deadline: float) -> tuple[TensorDict, bool]:
         """The model call, behind the cache (keyed on the resolved version, see cache.py)."""
         key = None
         if self.cache is not None and request.use_cache:
@@ -102,7 +106,7 @@ class InferenceService:
                 return hit, True
         with self.tracer.start_as_current_span("model.predict") as span, \
                 timing_stages(self.tracer, span.is_recording()):
-            outputs = await loaded.predict(inputs)
+            outputs = await loaded.predict(inputs, deadline)
         if key is not None and self.cache is not None:
             await self.cache.set(key, outputs)
         return outputs, False
@@ -148,6 +152,8 @@ class InferenceService:
             loaded = await self.manager.get(info)
             if type(loaded.runtime).stream is Runtime.stream:
                 raise InvalidInput(f"model {info.name!r} ({info.flavor}) does not stream")
+            if not loaded.runtime.ready:  # served by worker processes: no in-process model
+                raise InvalidInput(f"model {info.name!r} runs in worker processes, which do not stream")
             pieces = loaded.runtime.stream(inputs, dict(request.parameters))
         except ModelportError as exc:
             self._count(request, info, exc.code)
@@ -173,4 +179,13 @@ class InferenceService:
     def _count(self, request: InferenceRequest, info: ModelVersionInfo | None, outcome: str) -> None:
         if info is None:
             return  # unknown model names are not label values (cardinality)
-        self.metrics.predictions.labels(info.name, str(info.version), request.protocol, outcome).inc()
+        self._child("predictions", info.name, str(info.version), request.protocol, outcome).inc()
+
+    def _child(self, metric: str, *labels: str) -> Any:
+        key = (metric, *labels)
+        child = self._children.get(key)
+        if child is None:
+            family = {"latency": self.metrics.inference_latency, "rows": self.metrics.prediction_rows,
+                      "predictions": self.metrics.predictions}[metric]
+            child = self._children[key] = family.labels(*labels)
+        return child

@@ -10,7 +10,13 @@ import logging
 import sys
 from typing import Any
 
+import orjson
 import structlog
+
+
+def _json(obj: Any, **_kw: Any) -> str:
+    """orjson instead of json.dumps: the access line is written on every request."""
+    return orjson.dumps(obj, default=str).decode()
 
 
 def configure_logging(level: str = "info", fmt: str = "auto") -> None:
@@ -23,7 +29,7 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
         structlog.processors.StackInfoRenderer(),
     ]
     renderer: Any = (
-        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer(serializer=_json) if use_json else structlog.dev.ConsoleRenderer()
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

@@ -8,6 +8,7 @@ resolution keeps serving (predictions outlive a metadata outage).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from pathlib import Path
@@ -60,8 +61,12 @@ class ModelRegistry:
         self.store = store
         self.cache_ttl = cache_ttl
         self._cache: dict[tuple[str, str | None], tuple[float, ModelVersionInfo]] = {}
+        self._inflight: dict[tuple[str, str | None], asyncio.Future[ModelVersionInfo]] = {}
+        self._generation = 0
 
     def invalidate(self, name: str | None = None) -> None:
+        self._generation += 1  # a query still in flight must not re-fill what was dropped
+        self._inflight = {k: t for k, t in self._inflight.items() if name is not None and k[0] != name}
         if name is None:
             self._cache.clear()
         else:
@@ -76,6 +81,24 @@ class ModelRegistry:
         now = time.monotonic()
         if hit is not None and hit[0] > now:
             return hit[1]
+        # single flight: when the entry expires under load, one query (a task of its own, so
+        # a cancelled caller cannot cancel it for the others) serves every concurrent request
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._fetch(key, name, ref, hit, now))
+            self._inflight[key] = task
+            task.add_done_callback(lambda t: self._fetched(key, t))
+        return await asyncio.shield(task)
+
+    def _fetched(self, key: tuple[str, str | None], task: asyncio.Future[ModelVersionInfo]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        if not task.cancelled():
+            task.exception()  # retrieved here: every waiter re-raises it, none may be left
+
+    async def _fetch(self, key: tuple[str, str | None], name: str, ref: str | None,
+                     hit: tuple[float, ModelVersionInfo] | None, now: float) -> ModelVersionInfo:
+        generation = self._generation
         try:
             info = await self._resolve(name, ref)
         except (SQLAlchemyError, OSError, TimeoutError):
@@ -85,7 +108,7 @@ class ModelRegistry:
             log.warning("registry unreachable; serving cached resolution of %s %s", name, ref)
             self._cache[key] = (now + self.cache_ttl, hit[1])
             return hit[1]
-        if self.cache_ttl > 0:
+        if self.cache_ttl > 0 and generation == self._generation:
             self._cache[key] = (now + self.cache_ttl, info)
         return info
 

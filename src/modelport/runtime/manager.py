@@ -4,11 +4,15 @@ A version is loaded on first use (or at start) and kept while an alias or recent
 uses it. Requests hold a lease (``inflight``) on the version they resolved to, so when an
 alias moves, requests already on the old version finish there while new ones go to the new
 version; the old one is unloaded only once it has drained.
+
+Each loaded version gets its own :class:`Batcher` (knobs from its ``ServingConfig``, defaults
+from settings) in front of a runner: the shared thread pool, or ``workers`` processes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import OrderedDict
@@ -21,53 +25,68 @@ from modelport.observability.metrics import Metrics
 from modelport.registry.manifest import ModelVersionInfo
 from modelport.registry.store import ArtifactStore, sha256_file
 from modelport.runtime.base import Runtime
-from modelport.runtime.executor import ThreadExecutor
-from modelport.runtime.registry import runtime_class
+from modelport.runtime.batching import BatchConfig, Batcher
+from modelport.runtime.executor import Runner, ThreadRunner
+from modelport.runtime.registry import FLAVORS, runtime_class
+from modelport.runtime.workers import ProcessRunner, WorkerSpec
 
 log = logging.getLogger(__name__)
 Key = tuple[str, int]
 
 
 class LoadedModel:
-    def __init__(self, info: ModelVersionInfo, runtime: Runtime, executor: ThreadExecutor) -> None:
+    """A version ready to serve. With worker processes, ``runtime`` is not loaded in this
+    process (``runtime.ready`` is False): every call goes through ``batcher`` to the workers."""
+
+    def __init__(self, info: ModelVersionInfo, runtime: Runtime, batcher: Batcher) -> None:
         self.info = info
         self.runtime = runtime
-        self.executor = executor
+        self.batcher = batcher
         self.inflight = 0
         self.retired = False
         self.drained = asyncio.Event()
         self.drained.set()
 
-    async def predict(self, inputs: TensorDict) -> TensorDict:
+    @property
+    def runner(self) -> Runner:
+        return self.batcher.runner
+
+    async def predict(self, inputs: TensorDict, deadline: float | None = None) -> TensorDict:
+        """Queue ``inputs`` for a (possibly merged) model call; ``deadline`` is a monotonic time."""
         self.inflight += 1
         self.drained.clear()
         try:
-            return await self.executor.submit(inputs)
+            return await self.batcher.submit(inputs, deadline)
         finally:
             self.inflight -= 1
             if self.inflight == 0:
                 self.drained.set()
 
 
-def load_runtime(info: ModelVersionInfo, path: Path, allow_pickle: bool) -> Runtime:
-    """Verify the checksum, load and warm up; runs in a worker thread."""
+def load_runtime(info: ModelVersionInfo, path: Path, allow_pickle: bool, *, load: bool = True) -> Runtime:
+    """Verify the checksum, then load and warm up (unless workers will); runs in a thread."""
     actual = sha256_file(path)
     if actual != info.sha256:
         raise ArtifactIntegrityError(
             f"artifact of {info.name} v{info.version} fails its sha256 check; refusing to load"
         )
     runtime = runtime_class(info.flavor)(path, info.signature, {"allow_pickle": allow_pickle})
-    runtime.load()
-    runtime.warmup()
+    if load:
+        runtime.load()
+        runtime.warmup()
     return runtime
 
 
 class ModelManager:
     def __init__(self, store: ArtifactStore, metrics: Metrics, *, threads: int = 2,
-                 max_queue: int = 2048, max_loaded: int = 32, allow_pickle: bool = False) -> None:
+                 max_queue: int = 2048, max_loaded: int = 32, allow_pickle: bool = False,
+                 max_batch_size: int = 64, max_latency_ms: float = 5.0, workers: int = 0) -> None:
         self.store = store
         self.metrics = metrics
         self.max_queue = max_queue
+        self.max_batch_size = max_batch_size
+        self.max_latency_ms = max_latency_ms
+        self.workers = workers
         self.max_loaded = max_loaded
         self.allow_pickle = allow_pickle
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="model")
@@ -100,21 +119,46 @@ class ModelManager:
                 return model
             started = time.perf_counter()
             path = self.store.local_path(info.artifact_key)
+            workers = info.config.workers if info.config.workers is not None else self.workers
             try:
                 runtime = await asyncio.get_running_loop().run_in_executor(
-                    self.pool, load_runtime, info, path, self.allow_pickle
+                    self.pool, functools.partial(load_runtime, info, path, self.allow_pickle,
+                                                 load=workers == 0)
                 )
+                runner = await self._runner(info, runtime, workers)
             except ModelportError:
                 log.error("loading %s v%s refused", info.name, info.version)
                 raise
             elapsed = time.perf_counter() - started
             self.metrics.model_load_seconds.labels(info.name, str(info.version)).observe(elapsed)
-            model = LoadedModel(info, runtime, ThreadExecutor(runtime, self.pool, self.max_queue))
+            model = LoadedModel(info, runtime, Batcher(runner, self.batch_config(info, runtime),
+                                                       model=info.name, metrics=self.metrics))
             self._loaded[key] = model
             self.metrics.models_loaded.set(len(self._loaded))
             log.info("loaded %s v%s (%s) in %.0f ms", info.name, info.version, info.flavor, elapsed * 1000)
         await self._evict()
         return model
+
+    def batch_config(self, info: ModelVersionInfo, runtime: Runtime) -> BatchConfig:
+        cfg = info.config
+        return BatchConfig(
+            max_batch_size=cfg.max_batch_size or self.max_batch_size,
+            max_latency_ms=cfg.max_latency_ms if cfg.max_latency_ms is not None else self.max_latency_ms,
+            max_queue=cfg.max_queue or self.max_queue,
+            batchable=type(runtime).batchable,
+        )
+
+    async def _runner(self, info: ModelVersionInfo, runtime: Runtime, workers: int) -> Runner:
+        if workers == 0:
+            return ThreadRunner(runtime, self.pool)
+        spec = WorkerSpec(
+            target=FLAVORS[info.flavor], artifact=str(runtime.artifact),
+            signature_json=info.signature.model_dump_json(), options=dict(runtime.options),
+            label=f"{info.name}-v{info.version}",
+        )
+        runner = ProcessRunner(spec, workers)
+        await runner.start()
+        return runner
 
     async def _evict(self) -> None:
         while len(self._loaded) > self.max_loaded:
@@ -131,7 +175,7 @@ class ModelManager:
             await asyncio.wait_for(model.drained.wait(), drain_timeout)
         except TimeoutError:
             log.warning("unloading %s v%s with %d requests still running", *key, model.inflight)
-        await model.executor.close()
+        await model.batcher.close(grace=1.0)
         model.runtime.unload()
         log.info("unloaded %s v%s", *key)
         return True
@@ -141,8 +185,14 @@ class ModelManager:
         if key in self._loaded:
             asyncio.get_running_loop().create_task(self.unload(key))
 
-    async def close(self) -> None:
+    async def drain(self, wait_s: float) -> bool:
+        """Wait (bounded) until every loaded version has no queued or running request."""
+        models = list(self._loaded.values())
+        results = await asyncio.gather(*(m.batcher.drain(wait_s) for m in models))
+        return all(results)
+
+    async def close(self, grace: float = 5.0) -> None:
         self._closed = True
         for key in list(self._loaded):
-            await self.unload(key, drain_timeout=5.0)
+            await self.unload(key, drain_timeout=grace)
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -62,10 +62,18 @@ class SklearnRuntime(Runtime):
             raise UnsafeArtifact("artifact is not a scikit-learn estimator (no predict method)")
         self._has_proba = hasattr(self.model, "predict_proba") and hasattr(self.model, "classes_")
         self._input = self.signature.inputs[0].name if self.signature else "input"
+        self._forest = _is_single_output_forest(self.model)
+        # trees and forests define predict as argmax(predict_proba): one pass gives both
+        self._labels_from_proba = self._forest or _is_single_output_tree(self.model)
         self.ready = True
 
     def predict(self, inputs: TensorDict) -> TensorDict:
         x = inputs[self._input] if self._input in inputs else next(iter(inputs.values()))
+        if self._labels_from_proba:
+            proba = forest_proba(self.model, x) if self._forest else self.model.predict_proba(x)
+            proba = np.asarray(proba, dtype=np.float64)
+            labels = self.model.classes_.take(np.argmax(proba, axis=1), axis=0)
+            return {"predictions": np.asarray(labels), "probabilities": proba}
         out: TensorDict = {"predictions": np.asarray(self.model.predict(x))}
         if self._has_proba:
             out["probabilities"] = np.asarray(self.model.predict_proba(x), dtype=np.float64)
@@ -87,6 +95,34 @@ class SklearnRuntime(Runtime):
             outputs.append(TensorSpec(name="predictions", dtype="float64", shape=[-1]))
         return Signature(inputs=[TensorSpec(name="input", dtype="float64", shape=shape)],
                          outputs=outputs)
+
+
+def _is_single_output_forest(model: Any) -> bool:
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+
+    return (type(model) in (RandomForestClassifier, ExtraTreesClassifier)
+            and getattr(model, "n_outputs_", 0) == 1 and hasattr(model, "_validate_X_predict"))
+
+
+def _is_single_output_tree(model: Any) -> bool:
+    from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
+
+    single = getattr(model, "n_outputs_", 0) == 1
+    return type(model) in (DecisionTreeClassifier, ExtraTreeClassifier) and single
+
+
+def forest_proba(model: Any, x: Any) -> Any:
+    """``predict_proba`` of a forest without joblib's per-call dispatch of one task per tree.
+
+    Same trees, same order of summation, so the same numbers; for a single-row request joblib's
+    dispatch costs several times the trees themselves.
+    """
+    x = model._validate_X_predict(x)
+    trees = model.estimators_
+    total = trees[0].predict_proba(x, check_input=False)
+    for tree in trees[1:]:
+        total = total + tree.predict_proba(x, check_input=False)
+    return total / len(trees)
 
 
 def _dtype_name(dtype: np.dtype[Any]) -> str:

@@ -1,13 +1,21 @@
-"""``/api/v1`` prediction routes: translate JSON rows to the canonical request and back."""
+"""``/api/v1`` prediction routes: translate JSON rows to the canonical request and back.
+
+The body is parsed by :mod:`modelport.api.fastbody` (orjson into numpy; the pydantic models
+still define the OpenAPI schema and the 422 errors). Each request carries a deadline and is
+cancelled, rows and all, if its client disconnects (:mod:`modelport.api.control`).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Depends, Request
+from fastapi._body_limit import get_body_limit_error
 
-from modelport.api.deps import Principal, ServicesDep, require
+from modelport.api.control import request_deadline, until_disconnect
+from modelport.api.deps import Principal, require
+from modelport.api.fastbody import openapi_body, parse_rows
 from modelport.api.responses import FastJSONResponse
 from modelport.api.schemas import BatchPredictRequest, PredictRequest, PredictResponse
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict
@@ -18,7 +26,9 @@ router = APIRouter(prefix="/api/v1/models", tags=["predict"])
 PredictDep = Annotated[Principal, require("predict")]
 
 
-def rows_to_inputs(rows: list[Any], input_name: str) -> TensorDict:
+def rows_to_inputs(rows: list[Any] | np.ndarray[Any, Any], input_name: str) -> TensorDict:
+    if isinstance(rows, np.ndarray):
+        return {input_name: rows.reshape(1, -1) if rows.ndim == 1 else rows}
     try:
         arr = np.asarray(rows, dtype=np.float64)
     except ValueError:
@@ -58,28 +68,48 @@ def use_cache(cache_control: str | None) -> bool:
     return not directives & {"no-cache", "no-store"}
 
 
-CacheControl = Annotated[str | None, Header(include_in_schema=False)]
-
-
-async def _predict(services: Any, name: str, rows: list[Any], version: str | None,
-                   principal: Principal, cache_control: str | None = None) -> FastJSONResponse:
+async def _predict(request: Request, services: Any, name: str, rows: list[Any] | np.ndarray[Any, Any],
+                   version: str | None, principal: Principal) -> FastJSONResponse:
+    deadline = request_deadline(request, services.settings.request_timeout)
     info = await services.inference.resolve(name, version)
-    request = InferenceRequest(
+    inference = InferenceRequest(
         model=name, version=version, inputs=rows_to_inputs(rows, info.signature.inputs[0].name),
-        request_id=current_request_id(), protocol="rest", principal=principal.id,
-        use_cache=use_cache(cache_control),
+        request_id=current_request_id(), protocol="rest", principal=principal.id, deadline=deadline,
+        use_cache=use_cache(request.headers.get("cache-control")),
     )
-    result = await services.inference.infer(request)
+    result = await until_disconnect(request, services.inference.infer(inference))
     return FastJSONResponse(encode(result))
 
 
-@router.post("/{name}/predict", response_model=PredictResponse, summary="Predict one row or a few rows")
-async def predict(name: str, body: PredictRequest, services: ServicesDep,
-                  principal: PredictDep, cache_control: CacheControl = None) -> FastJSONResponse:
-    return await _predict(services, name, body.features, body.version, principal, cache_control)
+async def read_body(request: Request) -> bytes:
+    """The raw body, read before any other dependency (as FastAPI does for a body parameter),
+    so the body-size limit answers 413 however the body arrives."""
+    try:
+        return await request.body()
+    except Exception as exc:
+        if (error := get_body_limit_error(exc)) is not None:
+            raise error from exc
+        raise
 
 
-@router.post("/{name}/predict/batch", response_model=PredictResponse, summary="Predict a batch of rows")
-async def predict_batch(name: str, body: BatchPredictRequest, services: ServicesDep,
-                        principal: PredictDep, cache_control: CacheControl = None) -> FastJSONResponse:
-    return await _predict(services, name, body.samples, body.version, principal, cache_control)
+RawBody = Annotated[bytes, Depends(read_body)]
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Invalid body"}, 503: {"description": "Overloaded (Retry-After)"},
+    504: {"description": "Deadline exceeded (X-Request-Timeout)"},
+}
+
+
+@router.post("/{name}/predict", response_model=PredictResponse, summary="Predict one row or a few rows",
+             openapi_extra=openapi_body(PredictRequest), responses=_RESPONSES)
+async def predict(name: str, request: Request, raw: RawBody, principal: PredictDep) -> FastJSONResponse:
+    rows, version = parse_rows(raw, PredictRequest, "features", (1, 2))
+    return await _predict(request, request.app.state.services, name, rows, version, principal)
+
+
+@router.post("/{name}/predict/batch", response_model=PredictResponse, summary="Predict a batch of rows",
+             openapi_extra=openapi_body(BatchPredictRequest), responses=_RESPONSES)
+async def predict_batch(name: str, request: Request, raw: RawBody,
+                        principal: PredictDep) -> FastJSONResponse:
+    rows, version = parse_rows(raw, BatchPredictRequest, "samples", (2,))
+    return await _predict(request, request.app.state.services, name, rows, version, principal)

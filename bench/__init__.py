@@ -1,0 +1,1 @@
+"""Load benchmarks of modelport against peer servers (`make bench`)."""

@@ -1,0 +1,144 @@
+"""``make bench``: modelport against its peers, same models, same rows, same load generator.
+
+Starts each server on a free loopback port, one at a time, drives it with wrk (one thread,
+single-row JSON POSTs) and writes bench/results.md with req/s, p50, p99, errors and the ratios
+of modelport against every peer measured in the same run. ``--quick`` for development.
+
+    python -m bench.run [--quick] [--seconds N] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from bench import servers, wrk
+from bench.report import Row, write_report
+
+PEER_MARK = ("seed_fastapi", "litserve", "mlserver")
+
+
+def make_models(peers: Path) -> tuple[Path, Path]:
+    out = servers.WORK / "peer-models"
+    if not (out / "models" / "rf.joblib").exists():
+        subprocess.run([sys.executable, str(peers / "make_models.py"), str(out)], check=True)
+    return out / "models", out / "bodies"
+
+
+def in_process_ms(models: Path, bodies: Path) -> dict[str, float]:
+    """Median single-row call time: sklearn as the peers call it, and modelport's runtime."""
+    import joblib
+
+    from modelport.runtime.sklearn import SklearnRuntime
+
+    x = np.asarray([json.loads((bodies / "hello.json").read_text())["features"]], dtype=np.float64)
+    model = joblib.load(models / "rf.joblib")
+    runtime = SklearnRuntime(models / "rf.joblib", None, {"allow_pickle": True})
+    runtime.load()
+
+    def median_ms(fn: object, n: int = 60) -> float:
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            fn()  # type: ignore[operator]
+            times.append((time.perf_counter() - t) * 1000)
+        return statistics.median(times[5:])
+
+    return {
+        "sklearn predict + predict_proba": median_ms(lambda: (model.predict(x), model.predict_proba(x))),
+        "modelport runtime call": median_ms(lambda: runtime.predict({"input": x})),
+    }
+
+
+def targets(quick: bool, peers: Path, models: Path, bodies: Path) -> list[servers.Target]:
+    mp = [servers.modelport(models, bodies)]
+    if not quick:
+        mp.append(servers.modelport(models, bodies, workers=2, name="modelport --workers 2"))
+        mp.append(servers.modelport(models, bodies, model_workers=1,
+                                    name="modelport (models in worker processes)"))
+    out = [servers.hello(peers, bodies), *mp]
+    seeds = [("def", 1)] if quick else [("async", 1), ("def", 1), ("def", 2)]
+    for model in ("rf", "logreg"):
+        for endpoint, w in seeds:
+            out.append(servers.seed_fastapi(peers, models, bodies, model, endpoint=endpoint, workers=w))
+        out.append(servers.litserve(peers, models, bodies, model, batch=False))
+        out.append(servers.litserve(peers, models, bodies, model, batch=True))
+    out.append(servers.mlserver(models, bodies))
+    return out
+
+
+def workloads(quick: bool) -> list[tuple[str, int]]:
+    if quick:
+        return [("hello", 64), ("rf", 1), ("rf", 64), ("logreg", 64)]
+    return [(m, c) for m in ("hello", "rf", "logreg") for c in (1, 16, 64)]
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer configurations, shorter runs")
+    ap.add_argument("--seconds", type=float, default=None, help="duration of each measurement")
+    ap.add_argument("--only", nargs="*", default=None,
+                    help="run only targets whose name contains one of these")
+    ap.add_argument("--out", type=Path, default=Path(__file__).with_name("results.md"))
+    args = ap.parse_args()
+    seconds = args.seconds or (4.0 if args.quick else 15.0)
+    wrk.ensure_wrk()
+    peers = servers.shared_peers()
+    models, bodies = make_models(peers)
+    inproc = in_process_ms(models, bodies)
+    print("in-process single-row call (ms):", {k: round(v, 2) for k, v in inproc.items()}, flush=True)
+    load_before = loadavg()
+    rows: list[Row] = []
+    plan = workloads(args.quick)
+    for target in targets(args.quick, peers, models, bodies):
+        if args.only and not any(o in target.name for o in args.only):
+            continue
+        mine = [(m, c) for m, c in plan if m in target.paths]
+        if not mine:
+            continue
+        print(f"== {target.name}: starting", flush=True)
+        try:
+            target.start(servers.WORK / "logs")
+        except Exception as exc:  # a peer that cannot start is reported, not fatal
+            print(f"   {target.name} failed to start: {exc}", flush=True)
+            rows.extend(Row(target.name, m, c, wrk.Result.failed()) for m, c in mine)
+            continue
+        try:
+            auth = target.auth()
+            for model in {m for m, _ in mine}:  # warm up: first calls, lazy imports, batch paths
+                wrk.run(target.url(model), target.bodies[model], 16, 2, auth)
+            for model, c in mine:
+                result = wrk.run(target.url(model), target.bodies[model], c, seconds, auth)
+                rows.append(Row(target.name, model, c, result, rss_mb=target.rss_mb()))
+                print(f"   {model:7s} c={c:<3d} {result.rps:9.1f} req/s  p50 {result.p50_ms:8.2f} ms  "
+                      f"p99 {result.p99_ms:8.2f} ms  errors {result.errors}", flush=True)
+        finally:
+            target.stop()
+    meta = {
+        "command": "python -m bench.run" + (" --quick" if args.quick else "") +
+                   (f" --seconds {args.seconds:g}" if args.seconds else ""),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "load": f"load average before {load_before}, after {loadavg()}",
+        "seconds": f"{seconds:g}",
+    }
+    text = write_report(args.out, rows, inproc, meta, PEER_MARK)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

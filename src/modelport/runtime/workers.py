@@ -1,0 +1,309 @@
+"""Worker processes for one model version (``workers: N`` in its serving config).
+
+Why: a runtime that holds the GIL (pure-Python pre-processing, per-tree Python loops) slows the
+event loop while it runs in a thread; one that may crash or leak must not take the server down.
+Each worker is a spawned process that loads the model itself. Tensors travel through shared
+memory (``multiprocessing.shared_memory``): the parent writes a batch into the worker's input
+segment and sends only a small layout over a pipe; the worker answers through its output
+segment. Object (string) tensors, and outputs too big for the segment, go pickled over the pipe.
+
+A worker that dies fails only the batch it was running, at once, with :class:`Unavailable`
+(503); it is restarted straight away, and a worker found dead before a call is restarted before
+that call, so the request does not fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import resource_tracker
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from multiprocessing.shared_memory import SharedMemory
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modelport.core.types import TensorDict
+from modelport.errors import ModelError, Unavailable
+
+log = logging.getLogger(__name__)
+SEGMENT_BYTES = 4 * 1024 * 1024  # pages are only backed by memory once written
+ALIGN = 64
+START_TIMEOUT_S = 120.0
+#: one tensor in a message: ("shm", dtype, shape, offset) or ("obj", array)
+Slot = tuple[Any, ...]
+Layout = list[tuple[str, Slot]]
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker needs to load the model on its own: picklable, no live objects."""
+
+    target: str  # "module:Class" of the runtime
+    artifact: str
+    signature_json: str
+    options: dict[str, Any]
+    label: str
+
+
+# ---------------------------------------------------------------------------- shared helpers
+def attach(name: str) -> SharedMemory:
+    """Open a segment the parent created, without registering it with the resource tracker
+    (Python 3.11 would otherwise unlink or warn about it when this process exits)."""
+    register = resource_tracker.register
+    resource_tracker.register = lambda *_a, **_k: None
+    try:
+        return SharedMemory(name=name)
+    finally:
+        resource_tracker.register = register
+
+
+def write_tensors(tensors: TensorDict, shm: SharedMemory | None) -> tuple[Layout, int]:
+    """Write numeric tensors into ``shm``; returns the layout and the bytes needed.
+
+    When ``shm`` is None or too small nothing is written and the needed size is returned, so the
+    caller can grow the segment (parent) or send the tensors pickled (worker).
+    """
+    needed, plan = 0, []
+    for name, arr in tensors.items():
+        if arr.dtype.hasobject:
+            continue
+        plan.append((name, needed))
+        needed += (arr.nbytes + ALIGN - 1) // ALIGN * ALIGN
+    if shm is None or needed > shm.size:
+        return [], needed
+    offsets = dict(plan)
+    layout: Layout = []
+    for name, arr in tensors.items():
+        if arr.dtype.hasobject:
+            layout.append((name, ("obj", arr)))
+            continue
+        offset = offsets[name]
+        dst: np.ndarray[Any, Any] = np.ndarray(arr.shape, dtype=arr.dtype, buffer=shm.buf, offset=offset)
+        dst[...] = arr
+        layout.append((name, ("shm", arr.dtype.str, arr.shape, offset)))
+    return layout, needed
+
+
+def read_tensors(layout: Layout, shm: SharedMemory | None, *, copy: bool) -> TensorDict:
+    out: TensorDict = {}
+    for name, slot in layout:
+        if slot[0] == "obj":
+            out[name] = slot[1]
+            continue
+        assert shm is not None
+        _, dtype, shape, offset = slot
+        arr: np.ndarray[Any, Any] = np.ndarray(shape, dtype=np.dtype(dtype), buffer=shm.buf, offset=offset)
+        out[name] = arr.copy() if copy else arr
+    return out
+
+
+# ---------------------------------------------------------------------------- the child
+def worker_main(conn: Connection, spec: WorkerSpec, out_name: str) -> None:  # pragma: no cover - child
+    """Entry point of a worker process: load, say ready, then answer batches until told to stop."""
+    import importlib
+
+    from modelport.registry.manifest import Signature
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        module_name, _, attr = spec.target.partition(":")
+        cls = getattr(importlib.import_module(module_name), attr)
+        runtime = cls(Path(spec.artifact), Signature.model_validate_json(spec.signature_json), spec.options)
+        runtime.load()
+        runtime.warmup()
+    except Exception as exc:
+        conn.send(("error", type(exc).__name__, str(exc)[:500]))
+        return
+    out = attach(out_name)
+    segments: dict[str, SharedMemory] = {}
+    conn.send(("ready", None, None))
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            break
+        if msg[0] != "predict":
+            break
+        _, in_name, layout = msg
+        shm = segments.get(in_name)
+        if shm is None:
+            for old in segments.values():
+                old.close()
+            segments = {in_name: attach(in_name)}
+            shm = segments[in_name]
+        inputs = read_tensors(layout, shm, copy=False)
+        try:
+            outputs = runtime.predict(inputs)
+        except Exception as exc:
+            conn.send(("error", type(exc).__name__, str(exc)[:500]))
+            continue
+        finally:
+            del inputs
+        outputs = {k: np.ascontiguousarray(v) for k, v in outputs.items()}
+        out_layout, _ = write_tensors(outputs, out)
+        if out_layout:
+            conn.send(("ok", out_layout, None))
+        else:  # too big for the segment: pickled over the pipe
+            conn.send(("ok", None, outputs))
+    runtime.unload()
+
+
+# ---------------------------------------------------------------------------- the parent
+class Worker:
+    """One worker process and its segments, driven from one dedicated thread (calls are serial)."""
+
+    def __init__(self, spec: WorkerSpec, index: int) -> None:
+        self.spec = spec
+        self.index = index
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"worker-{spec.label}-{index}")
+        self.input = SharedMemory(create=True, size=SEGMENT_BYTES)
+        self.output = SharedMemory(create=True, size=SEGMENT_BYTES)
+        self.process: BaseProcess | None = None
+        self.conn: Connection | None = None
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.is_alive()
+
+    def start(self) -> None:
+        """Spawn the process and wait until it has loaded the model (blocking; worker thread)."""
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe()
+        process = ctx.Process(target=worker_main, args=(child, self.spec, self.output.name), daemon=True,
+                              name=f"modelport-worker-{self.spec.label}-{self.index}")
+        process.start()
+        child.close()
+        if not parent.poll(START_TIMEOUT_S):
+            process.kill()
+            raise Unavailable(f"worker for {self.spec.label} did not start in {START_TIMEOUT_S:.0f} s")
+        try:
+            kind, err_type, detail = parent.recv()
+        except (EOFError, OSError):
+            process.join(1)
+            raise Unavailable(f"worker for {self.spec.label} died while loading") from None
+        if kind != "ready":
+            process.join(5)
+            raise ModelError(f"worker for {self.spec.label} failed to load: {err_type}: {detail}")
+        self.process, self.conn = process, parent
+        log.info("worker %d of %s ready (pid %s)", self.index, self.spec.label, process.pid)
+
+    def restart(self) -> None:
+        self._reap()
+        self.restarts += 1
+        log.warning("restarting worker %d of %s (restart #%d)", self.index, self.spec.label, self.restarts)
+        self.start()
+
+    def _reap(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        if self.process is not None:
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join(5)
+            self.process = None
+
+    def call(self, inputs: TensorDict) -> TensorDict:
+        """One batch, blocking: restart first if the process is gone; 503 if it dies meanwhile."""
+        if not self.alive():
+            self.restart()
+        assert self.conn is not None
+        layout, needed = write_tensors(inputs, self.input)
+        if needed > self.input.size:
+            self._grow_input(needed)
+            layout, _ = write_tensors(inputs, self.input)
+        try:
+            self.conn.send(("predict", self.input.name, layout))
+            kind, a, b = self.conn.recv()
+        except (EOFError, OSError):
+            log.error("worker %d of %s died during a call", self.index, self.spec.label)
+            self._reap()
+            raise Unavailable("model worker crashed; retry", retry_after=1) from None
+        if kind == "error":
+            raise ModelError(f"model raised {a}: {b}")
+        if a is None:
+            outputs: TensorDict = b
+            return outputs
+        return read_tensors(a, self.output, copy=True)
+
+    def _grow_input(self, needed: int) -> None:
+        old = self.input
+        self.input = SharedMemory(create=True, size=max(needed, old.size * 2))
+        old.close()
+        old.unlink()
+
+    def stop(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(OSError):
+                self.conn.send(("stop", None, None))
+        if self.process is not None:
+            self.process.join(5)
+        self._reap()
+        for shm in (self.input, self.output):
+            shm.close()
+            shm.unlink()
+
+
+class ProcessRunner:
+    """``slots`` worker processes; the batcher hands each free one a whole merged batch."""
+
+    def __init__(self, spec: WorkerSpec, workers: int) -> None:
+        self.spec = spec
+        self.slots = workers
+        self.workers = [Worker(spec, i) for i in range(workers)]
+        self._idle = list(reversed(self.workers))
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.gather(*(loop.run_in_executor(w.thread, w.start) for w in self.workers))
+        except BaseException:
+            await self.close()
+            raise
+
+    def pids(self) -> list[int | None]:
+        return [w.pid for w in self.workers]
+
+    def run(self, inputs: TensorDict) -> asyncio.Future[TensorDict]:
+        worker = self._idle.pop()
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(worker.thread, worker.call, inputs)
+
+        def release(f: asyncio.Future[TensorDict]) -> None:
+            self._idle.append(worker)
+            if not f.cancelled() and isinstance(f.exception(), Unavailable):
+                # restart now rather than on the next call; the thread runs it before any call
+                worker.thread.submit(self._restart_quietly, worker)
+
+        future.add_done_callback(release)
+        return future
+
+    @staticmethod
+    def _restart_quietly(worker: Worker) -> None:
+        if worker.alive():
+            return
+        try:
+            worker.restart()
+        except Exception:
+            log.exception("restarting worker %d of %s failed; the next call retries",
+                          worker.index, worker.spec.label)
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(w.thread, w.stop) for w in self.workers),
+                             return_exceptions=True)
+        for w in self.workers:
+            w.thread.shutdown(wait=False)
