@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.wrk import Result
 
@@ -33,7 +35,8 @@ def _get(rows: list[Row], server: str, model: str, c: int) -> Row | None:
 
 
 def write_report(path: Path, rows: list[Row], inproc: dict[str, float], meta: dict[str, str],
-                 peer_mark: tuple[str, ...]) -> str:
+                 peer_mark: tuple[str, ...], *, log_off: str = "",
+                 embeddings: list[dict[str, Any]] | None = None) -> str:
     lines = [
         "# Benchmark: modelport against its peers",
         "",
@@ -62,6 +65,7 @@ def write_report(path: Path, rows: list[Row], inproc: dict[str, float], meta: di
             lines.append(f"| {r.server} | {_f(r.result.rps)} | {_f(r.result.p50_ms, 2)} | "
                          f"{_f(r.result.p99_ms, 2)} | {errors} | {_f(ratio, 2)} | {_f(r.rss_mb, 0)} |")
         lines.append("")
+    lines += _log_cost(rows, mp, log_off) + _embeddings(embeddings or [])
     lines += ["## Targets", "", "| target | measured | met |", "| --- | --- | --- |"]
     rf64, rf1, lr64 = _get(rows, mp, "rf", 64), _get(rows, mp, "rf", 1), _get(rows, mp, "logreg", 64)
     best = _best(rows, "rf", 64, peer_mark)
@@ -85,7 +89,57 @@ def write_report(path: Path, rows: list[Row], inproc: dict[str, float], meta: di
         share = lr64.result.rps / hello.result.rps
         met = "yes" if share >= 0.4 else "no"
         lines.append(f"| logreg c=64 ≥ 40 % of bare hello c=64 | {share:.0%} | {met} |")
+    if log_off:
+        cost = _median_log_ratio(rows, mp, log_off)
+        if cost is not None:
+            lines.append(f"| prediction log costs < 10 % of throughput (median on/off ratio) | "
+                         f"{cost:.2f} | {'yes' if cost >= 0.9 else 'no'} |")
     lines.append("")
     text = "\n".join(lines)
     path.write_text(text)
     return text
+
+
+def _log_ratios(rows: list[Row], on: str, off: str) -> list[tuple[str, int, float, float]]:
+    out = []
+    for r in rows:
+        if r.server == off and r.result.rps > 0:
+            mine = _get(rows, on, r.model, r.connections)
+            if mine and mine.result.rps > 0:
+                out.append((r.model, r.connections, mine.result.rps, r.result.rps))
+    return out
+
+
+def _median_log_ratio(rows: list[Row], on: str, off: str) -> float | None:
+    ratios = sorted(a / b for _, _, a, b in _log_ratios(rows, on, off))
+    return statistics.median(ratios) if ratios else None
+
+
+def _log_cost(rows: list[Row], on: str, off: str) -> list[str]:
+    pairs = _log_ratios(rows, on, off) if off else []
+    if not pairs:
+        return []
+    lines = ["## Prediction log: on versus off", "",
+             "The same server with `MODELPORT_PREDICTION_LOG=true` (default) and `false`, same run.", "",
+             "| workload | log on req/s | log off req/s | on / off |", "| --- | ---: | ---: | ---: |"]
+    for model, c, a, b in pairs:
+        lines.append(f"| {model}, c={c} | {_f(a)} | {_f(b)} | {a / b:.2f} |")
+    lines += ["", f"Median on/off ratio: {_median_log_ratio(rows, on, off):.2f}.", ""]
+    return lines
+
+
+def _embeddings(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    lines = ["## Embeddings: MiniLM, one sentence per request, c=32", "",
+             "`/api/v1/models/{name}/embed` with adaptive batching on (32 rows / 5 ms) and off (1 row).", "",
+             "| batching | req/s | p50 ms | p99 ms | errors |", "| --- | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        lines.append(f"| {r['batching']} | {_f(r['req_s'])} | {_f(r['p50_ms'], 2)} | {_f(r['p99_ms'], 2)} | "
+                     f"{r['errors']} |")
+    on = next((r for r in rows if r["batching"] == "on"), None)
+    off = next((r for r in rows if r["batching"] == "off"), None)
+    if on and off and off["req_s"]:
+        lines += ["", f"Batching on / off: {on['req_s'] / off['req_s']:.2f}×."]
+    lines.append("")
+    return lines

@@ -19,6 +19,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,8 @@ def in_process_ms(models: Path, bodies: Path) -> dict[str, float]:
 
 
 def targets(quick: bool, peers: Path, models: Path, bodies: Path) -> list[servers.Target]:
-    mp = [servers.modelport(models, bodies)]
+    mp = [servers.modelport(models, bodies),
+          servers.modelport(models, bodies, prediction_log=False, name=LOG_OFF)]
     if not quick:
         mp.append(servers.modelport(models, bodies, workers=2, name="modelport --workers 2"))
         mp.append(servers.modelport(models, bodies, model_workers=1,
@@ -75,6 +77,9 @@ def targets(quick: bool, peers: Path, models: Path, bodies: Path) -> list[server
         out.append(servers.litserve(peers, models, bodies, model, batch=True))
     out.append(servers.mlserver(models, bodies))
     return out
+
+
+LOG_OFF = "modelport (prediction log off)"
 
 
 def workloads(quick: bool) -> list[tuple[str, int]]:
@@ -94,6 +99,7 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", default=None,
                     help="run only targets whose name contains one of these")
     ap.add_argument("--out", type=Path, default=Path(__file__).with_name("results.md"))
+    ap.add_argument("--no-embeddings", action="store_true", help="skip the MiniLM embeddings workload")
     args = ap.parse_args()
     seconds = args.seconds or (4.0 if args.quick else 15.0)
     wrk.ensure_wrk()
@@ -136,8 +142,28 @@ def main() -> None:
         "load": f"load average before {load_before}, after {loadavg()}",
         "seconds": f"{seconds:g}",
     }
-    text = write_report(args.out, rows, inproc, meta, PEER_MARK)
+    embeddings: list[dict[str, Any]] = []
+    if not args.no_embeddings and (not args.only or any("embed" in o for o in args.only)):
+        embeddings = run_embeddings(seconds)
+    text = write_report(args.out, rows, inproc, meta, PEER_MARK, log_off=LOG_OFF, embeddings=embeddings)
     print(text)
+
+
+def run_embeddings(seconds: float) -> list[dict[str, Any]]:
+    """MiniLM, one sentence per request at concurrency 32, adaptive batching on and off."""
+    try:
+        import sentence_transformers  # noqa: F401
+
+        from bench import embeddings
+    except ImportError as exc:
+        print(f"== embeddings: skipped ({exc.name} not installed: the [text] extra)", flush=True)
+        return []
+    print("== embeddings (MiniLM, c=32): starting", flush=True)
+    rows = embeddings.run(seconds=seconds, concurrency=32)
+    for r in rows:
+        print(f"   batching {r['batching']:3s} {r['req_s']:9.1f} req/s  p50 {r['p50_ms']:8.2f} ms  "
+              f"p99 {r['p99_ms']:8.2f} ms  errors {r['errors']}", flush=True)
+    return rows
 
 
 if __name__ == "__main__":

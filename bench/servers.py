@@ -139,7 +139,7 @@ class Target:
 
 
 def modelport(models: Path, bodies: Path, *, workers: int = 1, model_workers: int = 0,
-              name: str = "modelport") -> Target:
+              name: str = "modelport", prediction_log: bool = True) -> Target:
     home = WORK / f"home-{name.replace(' ', '-')}"
     exe = Path(sys.executable).with_name("modelport")
     cli = [str(exe)] if exe.exists() else [sys.executable, "-c", "from modelport.cli import main; main()"]
@@ -149,7 +149,8 @@ def modelport(models: Path, bodies: Path, *, workers: int = 1, model_workers: in
            # every request must run the model: wrk repeats one body, which the cache would answer
            # the rate limit stays on the path, set above what one wrk client sends
            "MODELPORT_RATE_LIMIT": "100000000/minute",
-           "MODELPORT_CACHE_ENABLED": "false", "MODELPORT_MODEL_WORKERS": str(model_workers)}
+           "MODELPORT_CACHE_ENABLED": "false", "MODELPORT_MODEL_WORKERS": str(model_workers),
+           "MODELPORT_PREDICTION_LOG": "true" if prediction_log else "false"}
 
     def prepare(port: int) -> None:
         shutil.rmtree(home, ignore_errors=True)

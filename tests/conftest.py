@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
 import threading
 import time
@@ -31,6 +32,7 @@ from modelport.bootstrap import Services, build_services
 from modelport.errors import NotFound
 from modelport.runtime.registry import FLAVORS
 from modelport.settings import Settings
+from tests.fixtures.redis_server import RedisServer
 
 POSTGRES_URL = os.environ.get("MODELPORT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("MODELPORT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -91,6 +93,17 @@ def any_database_url(request: pytest.FixtureRequest) -> str | None:
 @pytest.fixture
 def redis_url() -> str:
     return need_service(REDIS_URL, 6379, "Redis")
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private redis-server that a test may kill (never the shared one)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server not installed")
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.kill()
 
 
 @pytest.fixture

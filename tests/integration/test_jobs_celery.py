@@ -7,13 +7,8 @@ queue names carry a unique suffix so parallel runs never share a queue.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import shutil
 import signal
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,10 +19,10 @@ import pytest
 
 from modelport.app import create_app
 from tests.conftest import mint_admin_headers
+from tests.fixtures.redis_server import RedisServer
 from tests.jobs.support import (
     IRIS_TRAIN,
     Worker,
-    free_port,
     parent_pid,
     slow_train,
     start_worker,
@@ -132,46 +127,6 @@ async def test_train_serve_cancel_and_validation(api: Any, workers: Any) -> None
     job = await wait_job(client, job_id)
     assert job["state"] == "cancelled" and job["model"] is None
     assert (await client.get("/api/v1/models/bc-cancel")).status_code == 404
-
-
-class RedisServer:
-    """Our own redis-server on a free port, for outage tests (never the shared instance)."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.port = free_port()
-        self.tmp = tmp
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.tmp)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
-                return
-            time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(10)
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Any:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server not installed")
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.kill()
 
 
 @pytest.fixture

@@ -5,47 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import socket
-import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from modelport.errors import RateLimited
 from modelport.ratelimit import RateLimiter
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A private redis-server we may kill (never the shared one)."""
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server not installed")
-    port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0", proc
-    proc.kill()
-    proc.wait(5)
+from tests.fixtures.redis_server import RedisServer, free_port
 
 
 async def hits(limiter: RateLimiter, rate: str, ident: str, n: int) -> list[bool]:
@@ -71,15 +39,14 @@ async def test_replicas_share_limits(redis_url: str) -> None:
         await b.close()
 
 
-async def test_outage_falls_back_to_memory(own_redis: tuple[str, subprocess.Popen[bytes]],
+async def test_outage_falls_back_to_memory(own_redis: RedisServer,
                                            caplog: pytest.LogCaptureFixture) -> None:
-    url, proc = own_redis
+    url = own_redis.url
     limiter = RateLimiter(url)
     try:
         assert await hits(limiter, "3/minute", "k", 1) == [True]
         assert limiter.using_redis
-        proc.kill()
-        proc.wait(5)
+        own_redis.kill()
         started = time.perf_counter()
         with caplog.at_level(logging.WARNING):
             result = await hits(limiter, "3/minute", "k", 5)
