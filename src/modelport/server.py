@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import uvicorn
 
 from modelport.observability.logging import configure_logging
@@ -26,21 +24,8 @@ def banner(settings: Settings) -> str:
     )
 
 
-def tune_gil(settings: Settings) -> None:
-    """Hand the GIL over sooner than Python's default 5 ms.
-
-    A request crosses threads several times (the event loop, the model's thread pool, the
-    prediction log's encoder, aiosqlite's connection thread). With the default interval a thread
-    that wants the GIL back can wait up to 5 ms while another runs Python code, which showed as a
-    flat ~4 ms on every request (wrk c=1, logreg: 6.5 ms p50 at 5 ms, 1.0 ms at 0.2 ms; c=64
-    throughput ×3; see docs/performance.md). Only the server process is tuned, never at import.
-    """
-    sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
-
-
 def run_server(settings: Settings, *, workers: int = 1) -> None:
     configure_logging(settings.log_level, settings.log_format)
-    tune_gil(settings)
     exit_cleanly_on_signal()
     print(banner(settings), flush=True)
     if workers > 1:
@@ -61,5 +46,4 @@ def factory():  # type: ignore[no-untyped-def]
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    tune_gil(settings)
     return create_app(settings)

@@ -69,10 +69,6 @@ class Settings(BaseSettings):
     max_queue: int = Field(default=2048, ge=1)
     model_threads: int = Field(default=2, ge=1)
     model_workers: int = Field(default=0, ge=0, le=32, description="worker processes per model; 0 = threads")
-    gil_switch_interval_ms: float = Field(
-        default=0.2, gt=0, le=100,
-        description="sys.setswitchinterval for the server process (Python's default is 5 ms)",
-    )
     request_timeout: float = Field(default=30.0, gt=0)
     shutdown_grace_s: float = Field(default=30.0, ge=0)
 
