@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from typing import Any
 
@@ -39,14 +40,16 @@ def _cacheable(outputs: TensorDict) -> bool:
             and all(a.dtype.kind not in "OV" for a in outputs.values()))
 
 
-class PredictionCache:
+class PredictionCache(ABC):
+    """The cache contract: the memory and Redis adapters below, picked from settings."""
+
     backend = "none"
 
-    async def get(self, key: str) -> TensorDict | None:
-        raise NotImplementedError
+    @abstractmethod
+    async def get(self, key: str) -> TensorDict | None: ...
 
-    async def set(self, key: str, outputs: TensorDict) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def set(self, key: str, outputs: TensorDict) -> None: ...
 
     async def close(self) -> None:
         return None
