@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,18 +67,27 @@ def postgres_server_url() -> str:
 @pytest.fixture
 async def postgres_url(postgres_server_url: str) -> AsyncIterator[str]:
     """A URL of a fresh PostgreSQL database, dropped after the test (separate processes can share it)."""
+    async with fresh_database(postgres_server_url, "mp_test") as url:
+        yield url
+
+
+@asynccontextmanager
+async def fresh_database(server_url: str, prefix: str) -> AsyncIterator[str]:
+    """Create a uniquely named database on ``server_url``'s server; drop it on exit."""
     import asyncpg
 
-    name = f"mp_test_{uuid.uuid4().hex[:12]}"
-    dsn = postgres_server_url.replace("+asyncpg", "")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    dsn = server_url.replace("+asyncpg", "")
     conn = await asyncpg.connect(dsn)
     await conn.execute(f'CREATE DATABASE "{name}"')
     await conn.close()
-    base, _, _ = postgres_server_url.rpartition("/")
-    yield f"{base}/{name}"
-    conn = await asyncpg.connect(dsn)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
+    base, _, _ = server_url.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        conn = await asyncpg.connect(dsn)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

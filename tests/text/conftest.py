@@ -15,7 +15,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import fresh_database
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -182,15 +183,5 @@ def pgvector_server() -> Iterator[str]:
 
 @pytest.fixture
 async def pgvector_url(pgvector_server: str) -> AsyncIterator[str]:
-    import asyncpg
-
-    name = f"mp_vec_{uuid.uuid4().hex[:12]}"
-    dsn = pgvector_server.replace("+asyncpg", "")
-    conn = await asyncpg.connect(dsn)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    base, _, _ = pgvector_server.rpartition("/")
-    yield f"{base}/{name}"
-    conn = await asyncpg.connect(dsn)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
+    async with fresh_database(pgvector_server, "mp_vec") as url:
+        yield url

@@ -4,32 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-import skops.io as sio
-from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
 from typer.testing import CliRunner
 
 from modelport.cli import app
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("MODELPORT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("MODELPORT_LOG_FORMAT", "console")
-    monkeypatch.chdir(tmp_path)
-    x, y = load_iris(return_X_y=True)
-    path = tmp_path / "lr.skops"
-    sio.dump(LogisticRegression(max_iter=300).fit(x, y), path)
-    return path
-
-
-def test_register_list_show_alias_rm(env: Path) -> None:
+def test_register_list_show_alias_rm(cli_artifact: Path) -> None:
     runner = CliRunner()
-    r = runner.invoke(app, ["models", "register", str(env), "--name", "lr", "--flavor", "sklearn"])
+    r = runner.invoke(app, ["models", "register", str(cli_artifact), "--name", "lr", "--flavor", "sklearn"])
     assert r.exit_code == 0, r.output
     assert "registered lr version 1" in r.output
-    r = runner.invoke(app, ["models", "register", str(env), "--name", "lr", "--alias", "staging"])
+    r = runner.invoke(app, ["models", "register", str(cli_artifact), "--name", "lr", "--alias", "staging"])
     assert r.exit_code == 0 and "version 2" in r.output
     r = runner.invoke(app, ["models", "list"])
     assert r.exit_code == 0 and "lr" in r.output and "staging→2" in r.output
@@ -46,8 +31,8 @@ def test_register_list_show_alias_rm(env: Path) -> None:
     assert r.exit_code == 0, r.output
 
 
-def test_errors_are_one_line(env: Path) -> None:
+def test_errors_are_one_line(cli_artifact: Path) -> None:
     r = CliRunner().invoke(app, ["models", "show", "missing"])
     assert r.exit_code == 1 and "not found" in r.output
-    r = CliRunner().invoke(app, ["models", "register", str(env), "--name", "../x"])
+    r = CliRunner().invoke(app, ["models", "register", str(cli_artifact), "--name", "../x"])
     assert r.exit_code == 1 and "invalid model name" in r.output

@@ -7,30 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-import skops.io as sio
-from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
 from typer.testing import CliRunner
 
 from modelport.app import create_app
 from modelport.cli import app
 
 
-@pytest.fixture
-def artifact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("MODELPORT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("MODELPORT_LOG_FORMAT", "console")
-    monkeypatch.chdir(tmp_path)
-    x, y = load_iris(return_X_y=True)
-    path = tmp_path / "lr.skops"
-    sio.dump(LogisticRegression(max_iter=300).fit(x, y), path)
-    return path
-
-
-def test_register_flags_become_the_serving_config(artifact: Path) -> None:
+def test_register_flags_become_the_serving_config(cli_artifact: Path) -> None:
     runner = CliRunner()
-    r = runner.invoke(app, ["models", "register", str(artifact), "--name", "lr", "--max-batch-size", "8",
+    r = runner.invoke(app, ["models", "register", str(cli_artifact), "--name", "lr", "--max-batch-size", "8",
                             "--max-latency-ms", "2.5", "--max-queue", "100", "--workers", "0"])
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["models", "show", "lr"])
@@ -39,13 +24,13 @@ def test_register_flags_become_the_serving_config(artifact: Path) -> None:
     assert config["max_queue"] == 100 and config["workers"] == 0
 
 
-def test_out_of_range_flag_is_refused(artifact: Path) -> None:
-    args = ["models", "register", str(artifact), "--name", "lr", "--max-batch-size", "0"]
+def test_out_of_range_flag_is_refused(cli_artifact: Path) -> None:
+    args = ["models", "register", str(cli_artifact), "--name", "lr", "--max-batch-size", "0"]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 2 and "--max-batch-size" in r.output
 
 
-async def test_upload_config_reaches_the_batcher(artifact: Path, make_settings: Any,
+async def test_upload_config_reaches_the_batcher(cli_artifact: Path, make_settings: Any,
                                                  admin_headers: dict[str, str]) -> None:
     application = create_app(make_settings())
     async with application.router.lifespan_context(application):
@@ -54,7 +39,7 @@ async def test_upload_config_reaches_the_batcher(artifact: Path, make_settings: 
             r = await c.post("/api/v1/models", data={
                 "name": "lr", "flavor": "sklearn", "alias": "production",
                 "config": json.dumps({"max_batch_size": 3, "max_latency_ms": 1, "max_queue": 7}),
-            }, files={"file": ("lr.skops", artifact.read_bytes())})
+            }, files={"file": ("lr.skops", cli_artifact.read_bytes())})
             assert r.status_code == 201, r.text
             r = await c.post("/api/v1/models/lr/predict", json={"features": [5.1, 3.5, 1.4, 0.2]})
             assert r.status_code == 200
