@@ -6,17 +6,20 @@ is created and started/stopped by the lifespan, so tests and worker processes ea
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import Receive, Scope, Send
 
 from modelport import __version__
 from modelport.api import problems
+from modelport.api.fastlane import FastLane
 from modelport.api.hardening import HardeningMiddleware, check_cors
-from modelport.api.middleware import RequestContextMiddleware
+from modelport.api.middleware import RequestContextMiddleware, RequestObserver
 from modelport.api.routes import (
     auth,
     collections,
@@ -53,7 +56,28 @@ or `X-API-Key: <API key>`.
 """
 
 
-def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+class ModelportAPI(FastAPI):
+    """FastAPI with the prediction fast lane in front (see :mod:`modelport.api.fastlane`).
+
+    Dependency overrides (tests acting as some principal) apply to FastAPI routes only, so
+    while any is set every request takes the full app.
+    """
+
+    lane: FastLane | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lane = self.lane
+        if (lane is not None and scope["type"] == "http" and not self.dependency_overrides
+                and (claim := lane.claim(scope)) is not None):
+            await lane(scope, receive, send, claim)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None,
+               freeze_gc: bool = False) -> FastAPI:
+    """``freeze_gc``: the serving process (not tests, which build many apps) moves everything
+    alive after start-up out of the collector's reach (:func:`gc.freeze`), see below."""
     settings = services.settings if services is not None else (settings or Settings())
     check_cors(settings)
     services = services or build_services(settings)
@@ -68,6 +92,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             raise
         app.state.grpc_port = grpc_server.port if grpc_server else None
         restore_signals = mark_draining_on_signal(services.state)
+        if freeze_gc:
+            # Loaded libraries (scikit-learn, torch...) leave millions of long-lived objects that
+            # every full collection walks: ~100 ms pauses, the whole p99 of a busy server. Objects
+            # alive now live as long as the process; later garbage is still collected.
+            gc.collect()
+            gc.freeze()
         log.info("modelport ready", extra={"models": len(services.manager.loaded())})
         try:
             yield
@@ -77,7 +107,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 await grpc_server.stop(settings.shutdown_grace_s)
             await services.close()
 
-    app = FastAPI(
+    app = ModelportAPI(
         title="modelport",
         version=__version__,
         description=DESCRIPTION,
@@ -110,6 +140,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                             "RateLimit-Reset"],
         )
     app.add_middleware(HardeningMiddleware)
-    app.add_middleware(RequestContextMiddleware, metrics=services.metrics)
+    observer = RequestObserver(services.metrics)
+    app.add_middleware(RequestContextMiddleware, observer=observer)
+    if settings.fast_lane:
+        app.lane = FastLane(services, observer)
     app.add_middleware(TracingMiddleware, tracing=services.tracing)  # outermost: spans the request
     return app

@@ -35,7 +35,7 @@ def run_server(settings: Settings, *, workers: int = 1) -> None:
         return
     from modelport.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, loop="uvloop",
+    uvicorn.run(create_app(settings, freeze_gc=True), host=settings.host, port=settings.port, loop="uvloop",
                 http="httptools", log_config=None, access_log=False,
                 timeout_graceful_shutdown=int(settings.shutdown_grace_s))
 
@@ -46,4 +46,4 @@ def factory():  # type: ignore[no-untyped-def]
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    return create_app(settings)
+    return create_app(settings, freeze_gc=True)

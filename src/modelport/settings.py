@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     cors_origins: list[str] = Field(default_factory=list)
     cors_allow_credentials: bool = False
+    fast_lane: bool = Field(
+        default=True, description="answer plain /api/v1 predict requests in pure ASGI (see api/fastlane.py)"
+    )
     fastapi_telemetry: bool = Field(
         default=False, description="FastAPI's native OpenTelemetry middleware (costs ~5% per request)"
     )

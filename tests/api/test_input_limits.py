@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from modelport.api.hardening import InsecureCors, _NulScanner
+from modelport.api.hardening import InsecureCors, NulScanner
 from modelport.app import create_app
 from tests.fixtures.secured import PREDICT_BODY, PREDICT_PATH, admin_key, sum_app
 from tests.fixtures.server import running_server
@@ -117,13 +117,13 @@ async def test_nul_in_path_query_form_and_multipart_400(client: httpx.AsyncClien
 
 
 def test_nul_scanner_across_chunks() -> None:
-    scanner = _NulScanner(form=False)
+    scanner = NulScanner(form=False)
     assert not scanner.feed(b'{"a": "x\\u00')
     assert scanner.feed(b'00"}')
-    scanner = _NulScanner(form=False)
+    scanner = NulScanner(form=False)
     assert not scanner.feed(b'{"a": "x\\\\')
     assert not scanner.feed(b'u0000"}')  # escaped backslash then the text u0000
-    form = _NulScanner(form=True)
+    form = NulScanner(form=True)
     assert not form.feed(b"a=b%")
     assert form.feed(b"00")
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from fastapi import Request
+from starlette.types import Receive
 
 from modelport.errors import InvalidInput, ModelportError
 
@@ -30,9 +30,8 @@ class ClientClosedRequest(ModelportError):
     title = "Client Closed Request"
 
 
-def request_deadline(request: Request, default_timeout: float) -> float:
-    """Absolute ``time.monotonic()`` deadline of this request."""
-    raw = request.headers.get(TIMEOUT_HEADER)
+def request_deadline(raw: str | None, default_timeout: float) -> float:
+    """Absolute ``time.monotonic()`` deadline of a request whose ``X-Request-Timeout`` is ``raw``."""
     timeout = default_timeout
     if raw is not None:
         try:
@@ -48,7 +47,7 @@ def request_deadline(request: Request, default_timeout: float) -> float:
 WATCH_AFTER_S = 0.02
 
 
-async def until_disconnect(request: Request, work: Awaitable[T]) -> T:
+async def until_disconnect(receive: Receive, work: Awaitable[T]) -> T:
     """Await ``work``; if the client disconnects first, cancel it and raise ClientClosedRequest.
 
     Call only once the body has been read: the next ASGI message can then only be the
@@ -73,7 +72,7 @@ async def until_disconnect(request: Request, work: Awaitable[T]) -> T:
 
     def start_watch() -> None:
         nonlocal watch
-        started: asyncio.Future[object] = asyncio.ensure_future(request.receive())
+        started: asyncio.Future[object] = asyncio.ensure_future(receive())
         started.add_done_callback(on_message)
         watch = started
 

@@ -19,7 +19,7 @@ from modelport.api.problems import problem
 from modelport.settings import Settings
 
 NUL_DETAIL = "NUL characters are not allowed in strings"
-_API_HEADERS = [
+API_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
@@ -27,9 +27,9 @@ _API_HEADERS = [
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
 ]
 # Swagger UI and ReDoc load scripts and styles from a CDN: no default-src there.
-_DOCS_HEADERS = [*_API_HEADERS[:-1], (b"content-security-policy", b"frame-ancestors 'none'")]
+_DOCS_HEADERS = [*API_HEADERS[:-1], (b"content-security-policy", b"frame-ancestors 'none'")]
 _NO_STORE = (b"cache-control", b"no-store")
-_HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 DOCS_PATHS = ("/docs", "/redoc")
 SECRET_PATHS = ("/api/v1/auth", "/api/v1/keys", "/api/v1/users")
 
@@ -39,7 +39,7 @@ class InvalidCharacters(HTTPException):
         super().__init__(status_code=400, detail=NUL_DETAIL)
 
 
-class _NulScanner:
+class NulScanner:
     """Finds a NUL in a JSON or form body fed in chunks (escapes may straddle two chunks)."""
 
     __slots__ = ("form", "tail")
@@ -97,12 +97,12 @@ class HardeningMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        headers = _DOCS_HEADERS if path.startswith(DOCS_PATHS) else _API_HEADERS
+        headers = _DOCS_HEADERS if path.startswith(DOCS_PATHS) else API_HEADERS
         extra = []
         if path.startswith(SECRET_PATHS):
             extra.append(_NO_STORE)
         if scope.get("scheme") == "https":
-            extra.append(_HSTS)
+            extra.append(HSTS)
         started = False
 
         async def send_secure(message: Message) -> None:
@@ -119,7 +119,7 @@ class HardeningMiddleware:
         if kind is None:
             await self.app(scope, receive, send_secure)
             return
-        scanner = _NulScanner(form=kind == "form")
+        scanner = NulScanner(form=kind == "form")
 
         async def receive_checked() -> Message:
             message = await receive()

@@ -23,14 +23,40 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNTRACKED_PREFIXES = ("/health", "/metrics")
 
 
-class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics, access_log: bool = True) -> None:
-        self.app = app
+def request_id_from(incoming: str) -> str:
+    """The client's ``X-Request-ID`` when it is a sane token, else a fresh one."""
+    return incoming if incoming and _VALID_ID.match(incoming) else uuid.uuid4().hex
+
+
+class RequestObserver:
+    """HTTP metrics and the access log line of one finished request (shared with the fast lane)."""
+
+    def __init__(self, metrics: Metrics, access_log: bool = True) -> None:
         self.metrics = metrics
         self.access_log = access_log
         # label lookups cost more than the increments: keep the children per label set
         self._counters: dict[tuple[str, str, int], Any] = {}
         self._histograms: dict[tuple[str, str], Any] = {}
+
+    def observe(self, method: str, template: str, path: str, status: int, elapsed: float) -> None:
+        counter = self._counters.get((method, template, status))
+        if counter is None:
+            counter = self.metrics.http_requests.labels(method, template, str(status))
+            self._counters[(method, template, status)] = counter
+        counter.inc()
+        histogram = self._histograms.get((method, template))
+        if histogram is None:
+            histogram = self.metrics.http_latency.labels(method, template)
+            self._histograms[(method, template)] = histogram
+        histogram.observe(elapsed)
+        if self.access_log and log.isEnabledFor(logging.INFO):
+            log.info("%s %s %d %.1fms", method, path, status, elapsed * 1000)
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, observer: RequestObserver) -> None:
+        self.app = app
+        self.observer = observer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,7 +67,7 @@ class RequestContextMiddleware:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        request_id = request_id_from(incoming)
         token = request_id_var.set(request_id)
         principal_token = principal_var.set(None)
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -64,19 +90,7 @@ class RequestContextMiddleware:
             if not path.startswith(UNTRACKED_PREFIXES):
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "<unmatched>"
-                method = scope["method"]
-                counter = self._counters.get((method, template, status))
-                if counter is None:
-                    counter = self.metrics.http_requests.labels(method, template, str(status))
-                    self._counters[(method, template, status)] = counter
-                counter.inc()
-                histogram = self._histograms.get((method, template))
-                if histogram is None:
-                    histogram = self.metrics.http_latency.labels(method, template)
-                    self._histograms[(method, template)] = histogram
-                histogram.observe(elapsed)
-                if self.access_log and log.isEnabledFor(logging.INFO):
-                    log.info("%s %s %d %.1fms", method, path, status, elapsed * 1000)
+                self.observer.observe(scope["method"], template, path, status, elapsed)
             structlog.contextvars.unbind_contextvars("request_id", "principal")
             request_id_var.reset(token)
             principal_var.reset(principal_token)

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import Tracer
+from opentelemetry.trace import SpanContext, Tracer
 
 from modelport.cache import PredictionCache, cache_key
 from modelport.core.streaming import TokenStream
@@ -50,6 +50,8 @@ class InferenceService:
         self.cache = cache
         self.recorder = recorder
         self.tracer = tracer or trace.NoOpTracer()
+        #: spans cost a few microseconds each even when nothing records them: skip them when off
+        self.traced = not isinstance(self.tracer, trace.NoOpTracer)
         self.capture = capture
         self.capture_max_bytes = capture_max_bytes
 
@@ -97,15 +99,23 @@ class InferenceService:
                        inputs: TensorDict, deadline: float) -> tuple[TensorDict, bool]:
         """The model call, behind the cache (keyed on the resolved version, see cache.py)."""
         key = None
+        traced = self.traced
         if self.cache is not None and request.use_cache:
-            with self.tracer.start_as_current_span("cache.lookup") as span:
+            if traced:
+                with self.tracer.start_as_current_span("cache.lookup") as span:
+                    key = cache_key(info.name, info.version, inputs)
+                    hit = await self.cache.get(key)
+                    span.set_attribute("cache.hit", hit is not None)
+            else:
                 key = cache_key(info.name, info.version, inputs)
                 hit = await self.cache.get(key)
-                span.set_attribute("cache.hit", hit is not None)
             if hit is not None:
                 return hit, True
-        with self.tracer.start_as_current_span("model.predict") as span, \
-                timing_stages(self.tracer, span.is_recording()):
+        if traced:
+            with self.tracer.start_as_current_span("model.predict") as span, \
+                    timing_stages(self.tracer, span.is_recording()):
+                outputs = await loaded.predict(inputs, deadline)
+        else:
             outputs = await loaded.predict(inputs, deadline)
         if key is not None and self.cache is not None:
             await self.cache.set(key, outputs)
@@ -119,22 +129,31 @@ class InferenceService:
         if self.recorder is None or not self.recorder.enabled:
             return
         parent = trace.get_current_span().get_span_context()
+        if not self.traced:
+            self._append(request, info, outputs, started, error, cached, parent, None)
+            return
         with self.tracer.start_as_current_span("prediction_log.record") as span:
-            config = info.config if info is not None else None
             ctx = span.get_span_context() if span.is_recording() else None
-            self.recorder.record(PredictionRecord(
-                request_id=request.request_id or new_request_id(), ts=now(),
-                model=info.name if info is not None else request.model,
-                version=info.version if info is not None else None,
-                alias=request.version if request.version and not request.version.isdigit() else None,
-                principal=request.principal, protocol=request.protocol, error_code=error,
-                rows=batch_rows(request.inputs), latency_ms=(time.perf_counter() - started) * 1000,
-                cached=cached, inputs=request.inputs, outputs=outputs,
-                capture=(config.capture if config and config.capture else self.capture),
-                capture_max_bytes=(config.capture_max_bytes if config and config.capture_max_bytes
-                                   is not None else self.capture_max_bytes),
-                trace_id=format(parent.trace_id, "032x") if parent.is_valid else None, span=ctx,
-            ))
+            self._append(request, info, outputs, started, error, cached, parent, ctx)
+
+    def _append(self, request: InferenceRequest, info: ModelVersionInfo | None, outputs: TensorDict | None,
+                started: float, error: str | None, cached: bool, parent: SpanContext,
+                ctx: SpanContext | None) -> None:
+        assert self.recorder is not None
+        config = info.config if info is not None else None
+        self.recorder.record(PredictionRecord(
+            request_id=request.request_id or new_request_id(), ts=now(),
+            model=info.name if info is not None else request.model,
+            version=info.version if info is not None else None,
+            alias=request.version if request.version and not request.version.isdigit() else None,
+            principal=request.principal, protocol=request.protocol, error_code=error,
+            rows=batch_rows(request.inputs), latency_ms=(time.perf_counter() - started) * 1000,
+            cached=cached, inputs=request.inputs, outputs=outputs,
+            capture=(config.capture if config and config.capture else self.capture),
+            capture_max_bytes=(config.capture_max_bytes if config and config.capture_max_bytes
+                               is not None else self.capture_max_bytes),
+            trace_id=format(parent.trace_id, "032x") if parent.is_valid else None, span=ctx,
+        ))
 
     async def stream(self, request: InferenceRequest) -> TokenStream:
         """Start a streaming generation (chat): resolve, validate, then pieces from ``runtime.stream``.

@@ -3,6 +3,10 @@
 The body is parsed by :mod:`modelport.api.fastbody` (orjson into numpy; the pydantic models
 still define the OpenAPI schema and the 422 errors). Each request carries a deadline and is
 cancelled, rows and all, if its client disconnects (:mod:`modelport.api.control`).
+
+Most requests to these two routes never reach FastAPI: :mod:`modelport.api.fastlane` answers
+them in pure ASGI with the same steps (and :func:`run_predict`). The routes here document the
+API and serve the requests the lane hands over (tracing, CORS, unusual bodies).
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Depends, Request
 from fastapi._body_limit import get_body_limit_error
+from starlette.responses import Response
+from starlette.types import Receive
 
-from modelport.api.control import request_deadline, until_disconnect
+from modelport.api.control import TIMEOUT_HEADER, request_deadline, until_disconnect
 from modelport.api.deps import Principal, require
 from modelport.api.fastbody import openapi_body, parse_rows
-from modelport.api.responses import FastJSONResponse
+from modelport.api.responses import dumps
 from modelport.api.schemas import BatchPredictRequest, PredictRequest, PredictResponse
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict
 from modelport.errors import InvalidInput
@@ -68,17 +74,32 @@ def use_cache(cache_control: str | None) -> bool:
     return not directives & {"no-cache", "no-store"}
 
 
-async def _predict(request: Request, services: Any, name: str, rows: list[Any] | np.ndarray[Any, Any],
-                   version: str | None, principal: Principal) -> FastJSONResponse:
-    deadline = request_deadline(request, services.settings.request_timeout)
+async def run_predict(services: Any, name: str, rows: list[Any] | np.ndarray[Any, Any], version: str | None,
+                      principal: Principal, *, timeout_header: str | None, cache_control: str | None,
+                      receive: Receive) -> bytes:
+    """The route's work once the body is parsed and the caller known; the JSON body it answers.
+
+    Shared by the FastAPI route below and the pure-ASGI lane (:mod:`modelport.api.fastlane`), so
+    both edges answer the same bytes. ``receive`` is watched for the client going away.
+    """
+    deadline = request_deadline(timeout_header, services.settings.request_timeout)
     info = await services.inference.resolve(name, version)
     inference = InferenceRequest(
         model=name, version=version, inputs=rows_to_inputs(rows, info.signature.inputs[0].name),
         request_id=current_request_id(), protocol="rest", principal=principal.id, deadline=deadline,
-        use_cache=use_cache(request.headers.get("cache-control")),
+        use_cache=use_cache(cache_control),
     )
-    result = await until_disconnect(request, services.inference.infer(inference))
-    return FastJSONResponse(encode(result))
+    result = await until_disconnect(receive, services.inference.infer(inference))
+    return dumps(encode(result))
+
+
+async def _predict(request: Request, name: str, rows: list[Any] | np.ndarray[Any, Any],
+                   version: str | None, principal: Principal) -> Response:
+    headers = request.headers
+    body = await run_predict(request.app.state.services, name, rows, version, principal,
+                             timeout_header=headers.get(TIMEOUT_HEADER),
+                             cache_control=headers.get("cache-control"), receive=request.receive)
+    return Response(body, media_type="application/json")
 
 
 async def read_body(request: Request) -> bytes:
@@ -102,14 +123,14 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.post("/{name}/predict", response_model=PredictResponse, summary="Predict one row or a few rows",
              openapi_extra=openapi_body(PredictRequest), responses=_RESPONSES)
-async def predict(name: str, request: Request, raw: RawBody, principal: PredictDep) -> FastJSONResponse:
+async def predict(name: str, request: Request, raw: RawBody, principal: PredictDep) -> Response:
     rows, version = parse_rows(raw, PredictRequest, "features", (1, 2))
-    return await _predict(request, request.app.state.services, name, rows, version, principal)
+    return await _predict(request, name, rows, version, principal)
 
 
 @router.post("/{name}/predict/batch", response_model=PredictResponse, summary="Predict a batch of rows",
              openapi_extra=openapi_body(BatchPredictRequest), responses=_RESPONSES)
 async def predict_batch(name: str, request: Request, raw: RawBody,
-                        principal: PredictDep) -> FastJSONResponse:
+                        principal: PredictDep) -> Response:
     rows, version = parse_rows(raw, BatchPredictRequest, "samples", (2,))
-    return await _predict(request, request.app.state.services, name, rows, version, principal)
+    return await _predict(request, name, rows, version, principal)
