@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from typing import Any
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from modelport.observability.context import principal_var, request_id_var
+from modelport.observability.context import new_request_id, principal_var, request_id_var
 from modelport.observability.metrics import Metrics
 
 log = logging.getLogger("modelport.access")
@@ -25,7 +24,7 @@ UNTRACKED_PREFIXES = ("/health", "/metrics")
 
 def request_id_from(incoming: str) -> str:
     """The client's ``X-Request-ID`` when it is a sane token, else a fresh one."""
-    return incoming if incoming and _VALID_ID.match(incoming) else uuid.uuid4().hex
+    return incoming if incoming and _VALID_ID.match(incoming) else new_request_id()
 
 
 class RequestObserver:
