@@ -44,7 +44,7 @@ def request_deadline(raw: str | None, default_timeout: float) -> float:
 
 
 #: requests answered sooner than this never start a watcher (the common case costs one timer)
-WATCH_AFTER_S = 0.02
+WATCH_AFTER_S = 0.1
 
 
 async def until_disconnect(receive: Receive, work: Awaitable[T]) -> T:

@@ -6,7 +6,6 @@ buffer streamed responses.
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from typing import Any
@@ -14,10 +13,10 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from modelport.observability import logging as logs
 from modelport.observability.context import new_request_id, principal_var, request_id_var
 from modelport.observability.metrics import Metrics
 
-log = logging.getLogger("modelport.access")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNTRACKED_PREFIXES = ("/health", "/metrics")
 
@@ -48,8 +47,8 @@ class RequestObserver:
             histogram = self.metrics.http_latency.labels(method, template)
             self._histograms[(method, template)] = histogram
         histogram.observe(elapsed)
-        if self.access_log and log.isEnabledFor(logging.INFO):
-            log.info("%s %s %d %.1fms", method, path, status, elapsed * 1000)
+        if self.access_log:
+            logs.access_line(method, path, status, elapsed * 1000)
 
 
 class RequestContextMiddleware:
