@@ -33,20 +33,39 @@ def _stdlib_access_line(method: str, path: str, status: int, elapsed_ms: float) 
 access_line: Callable[[str, str, int, float], None] = _stdlib_access_line
 
 
-def _native_access_line(level: str) -> Callable[[str, str, int, float], None]:
-    """The access line as structlog-native JSON bytes straight to stderr.
+class _HandlerStream:
+    """A structlog output that writes to the stream of the root handler, whatever it is now
+    (``setStream`` redirects access lines with every other line), under the handler's lock."""
+
+    def __init__(self, handler: logging.StreamHandler[Any]) -> None:
+        self.handler = handler
+
+    def msg(self, message: str) -> None:
+        with self.handler.lock:  # type: ignore[union-attr]
+            stream = self.handler.stream
+            stream.write(message + "\n")
+            stream.flush()
+
+    info = msg
+
+
+AccessLine = Callable[[str, str, int, float], None]
+
+
+def _native_access_line(level: str, handler: logging.StreamHandler[Any]) -> AccessLine:
+    """The access line rendered by structlog directly (no stdlib LogRecord) to the root handler.
 
     Why: it is written once per request, and the stdlib route (a LogRecord, copied again by
     ProcessorFormatter, then rendered) costs twice as much. The line holds the same keys as every
     other JSON line (event, level, logger, timestamp and the bound request context).
     """
     logger = structlog.wrap_logger(
-        structlog.BytesLogger(sys.stderr.buffer),
+        _HandlerStream(handler),
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.JSONRenderer(serializer=_json_bytes),
+            structlog.processors.JSONRenderer(serializer=_json),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=True,
@@ -56,10 +75,6 @@ def _native_access_line(level: str) -> Callable[[str, str, int, float], None]:
         logger.info(f"{method} {path} {status} {elapsed_ms:.1f}ms")
 
     return line
-
-
-def _json_bytes(obj: Any, **_kw: Any) -> bytes:
-    return orjson.dumps(obj, default=str)
 
 
 def configure_logging(level: str = "info", fmt: str = "auto") -> None:
@@ -102,7 +117,7 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
-    access_line = _native_access_line(level) if use_json else _stdlib_access_line
+    access_line = _native_access_line(level, handler) if use_json else _stdlib_access_line
 
 
 def _identity(_logger: Any, _name: str, event: Any) -> Any:
