@@ -2,53 +2,107 @@
 
 The request path calls :meth:`PredictionRecorder.record`, a list append: it never awaits the
 database nor encodes anything. A background task wakes every ``flush_interval`` (or when a
-batch is full), encodes the buffered records in a worker thread and bulk-inserts them
-(executemany, which SQLAlchemy turns into multi-row ``INSERT ... VALUES`` batches on both
-SQLite and asyncpg; COPY would save little at these batch sizes and needs its own type handling
-for the JSON columns). If the insert fails, the rows go to an append-only JSONL spill file
-and the writer backs off; once an insert succeeds again the spill files are replayed. Shutdown
-flushes the buffer (to the database, or to the spill file) before the process exits, so a row
-is lost only when both the database and the disk refuse it: that is counted as ``dropped`` and
-logged at CRITICAL level.
+batch is full), encodes the buffered records in a worker thread and bulk-inserts them. If the
+insert fails, the rows go to an append-only JSONL spill file and the writer backs off; once an
+insert succeeds again the spill files are replayed. Shutdown flushes the buffer (to the
+database, or to the spill file) before the process exits, so a row is lost only when both the
+database and the disk refuse it: that is counted as ``dropped`` and logged at CRITICAL level.
+
+The server is one Python process, so the writer's CPU (it holds the GIL) is taken from request
+handling. The insert therefore skips SQLAlchemy's per-row statement machinery (insertmanyvalues
+rendering, a type processor per value, ``RETURNING`` rows) and hands the driver plain tuples in
+one driver-level statement per batch (``bench/log_writer.py`` measures the difference):
+
+* SQLite: ``INSERT ... VALUES (?, ...) ON CONFLICT DO NOTHING`` by ``executemany``; the inserted
+  count is the cursor's ``rowcount`` (rows skipped by the conflict clause change nothing).
+  Timestamps are bound as the text SQLAlchemy's ``DateTime`` stores
+  (:func:`~modelport.tracking.records.sqlite_timestamp`), so the query API reads them alike.
+* PostgreSQL: one ``INSERT ... SELECT * FROM unnest($1::varchar[], ...) ON CONFLICT DO NOTHING``
+  per batch (one array per column, encoded by asyncpg in C), counted by a ``RETURNING`` CTE.
+
+Both skip a row whose request id is already logged, so replays are idempotent.
 """
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import logging
 import time
+from datetime import datetime
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Link, Tracer
-from sqlalchemy import Insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from modelport.observability.metrics import Metrics
-from modelport.tracking.records import PredictionRecord, encode
+from modelport.tracking.records import (
+    COLUMNS,
+    PredictionRecord,
+    Row,
+    encode_batch,
+    sqlite_timestamp,
+)
 from modelport.tracking.spill import SpillStore
-from modelport.tracking.tables import PredictionRow
 
 log = logging.getLogger(__name__)
 MAX_LINKS = 32
+_TS = COLUMNS.index("ts")
+_NAMES = ", ".join(f'"{c}"' for c in COLUMNS)
+
+#: PostgreSQL array type of each column of :data:`COLUMNS` (as created by migration 0003).
+PG_TYPES: dict[str, str] = {
+    "request_id": "varchar", "ts": "timestamptz", "model": "varchar", "version": "int4",
+    "alias": "varchar", "principal": "varchar", "protocol": "varchar", "status": "varchar",
+    "error_code": "varchar", "rows": "int4", "latency_ms": "float8", "cached": "bool",
+    "inputs": "text", "inputs_hash": "varchar", "inputs_truncated": "bool", "outputs": "text",
+    "trace_id": "varchar",
+}
 
 
-def insert_ignoring_duplicates(dialect: str) -> Insert:
-    """``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: replays are idempotent on request id."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+class BulkInsert(abc.ABC):
+    """Insert rows, skipping request ids already logged; returns how many were inserted."""
 
-        return pg_insert(PredictionRow).on_conflict_do_nothing().returning(PredictionRow.id)
+    def stamp(self, ts: datetime) -> Any:
+        """The timestamp as this driver binds it (the encoder applies it to every row)."""
+        return ts
+
+    @abc.abstractmethod
+    async def __call__(self, conn: AsyncConnection, rows: list[Row]) -> int: ...
+
+
+# the statements are built from the constant column list above, never from data
+class SqliteInsert(BulkInsert):
+    sql = (f"INSERT INTO predictions ({_NAMES}) VALUES ({', '.join('?' * len(COLUMNS))}) "  # noqa: S608
+           "ON CONFLICT DO NOTHING")
+
+    def stamp(self, ts: datetime) -> Any:
+        return sqlite_timestamp(ts)
+
+    async def __call__(self, conn: AsyncConnection, rows: list[Row]) -> int:
+        result = await conn.exec_driver_sql(self.sql, rows)
+        return int(result.rowcount)
+
+
+class PostgresInsert(BulkInsert):
+    sql = (f"WITH ins AS (INSERT INTO predictions ({_NAMES}) SELECT * FROM unnest("  # noqa: S608
+           + ", ".join(f"${i}::{PG_TYPES[c]}[]" for i, c in enumerate(COLUMNS, 1))
+           + ") ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM ins")
+
+    async def __call__(self, conn: AsyncConnection, rows: list[Row]) -> int:
+        columns = tuple(list(col) for col in zip(*rows, strict=True))
+        result = await conn.exec_driver_sql(self.sql, columns)
+        return int(result.scalar_one())
+
+
+def bulk_insert(dialect: str) -> BulkInsert:
     if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(PredictionRow).on_conflict_do_nothing().returning(PredictionRow.id)
+        return SqliteInsert()
+    if dialect == "postgresql":
+        return PostgresInsert()
     raise ValueError(f"prediction log does not support the {dialect} dialect")
-
-
-def _encode_all(records: list[PredictionRecord]) -> list[dict[str, Any]]:
-    return [encode(r) for r in records]
 
 
 class PredictionRecorder:
@@ -75,7 +129,7 @@ class PredictionRecorder:
         self._db_up = True
         self._backoff = 0.0
         self._retry_at = 0.0
-        self._stmt = insert_ignoring_duplicates(engine.dialect.name)
+        self._insert_rows = bulk_insert(engine.dialect.name)
 
     # ------------------------------------------------------------- request path
     def record(self, record: PredictionRecord) -> None:
@@ -132,7 +186,7 @@ class PredictionRecorder:
             try_db = final or time.monotonic() >= self._retry_at
             if records:
                 self.metrics.log_rows.labels("buffered").inc(len(records))
-                rows = await asyncio.to_thread(_encode_all, records)
+                rows = await asyncio.to_thread(encode_batch, records, self._insert_rows.stamp)
                 links = [Link(r.span) for r in records[:MAX_LINKS] if r.span is not None]
                 with self.tracer.start_as_current_span("prediction_log.flush", links=links) as span:
                     span.set_attribute("prediction_log.rows", len(rows))
@@ -145,14 +199,13 @@ class PredictionRecorder:
                 await self._replay()
             self.metrics.log_buffer.set(len(self._buffer))
 
-    async def _insert(self, rows: list[dict[str, Any]]) -> int:
+    async def _insert(self, rows: list[Row]) -> int:
         inserted = 0
         async with asyncio.timeout(self.write_timeout):
             for start in range(0, len(rows), self.batch_size):
                 chunk = rows[start:start + self.batch_size]
                 async with self.engine.begin() as conn:
-                    result = await conn.execute(self._stmt, chunk)
-                    inserted += len(result.all())
+                    inserted += await self._insert_rows(conn, chunk)
         duplicates = len(rows) - inserted
         self.metrics.log_rows.labels("written").inc(inserted)
         if duplicates:
@@ -161,7 +214,7 @@ class PredictionRecorder:
                         duplicates)
         return inserted
 
-    async def _write(self, rows: list[dict[str, Any]]) -> bool:
+    async def _write(self, rows: list[Row]) -> bool:
         try:
             await self._insert(rows)
         except Exception as exc:
@@ -196,7 +249,7 @@ class PredictionRecorder:
         self._backoff = 0.0
         self._retry_at = 0.0
 
-    async def _spill(self, rows: list[dict[str, Any]]) -> None:
+    async def _spill(self, rows: list[Row]) -> None:
         try:
             await asyncio.to_thread(self.spill.append, rows)
         except OSError as exc:
@@ -211,10 +264,15 @@ class PredictionRecorder:
         try:
             records, self._buffer = self._buffer, []
             self.metrics.log_rows.labels("buffered").inc(len(records))
-            rows = await asyncio.to_thread(_encode_all, records)
+            rows = await asyncio.to_thread(encode_batch, records, self._insert_rows.stamp)
             await self._spill(rows)
         finally:
             self._overflow = None
+
+    def _restamp(self, rows: list[Row]) -> list[Row]:
+        """Spill files hold UTC ``datetime`` stamps (read back): bind them as the driver does."""
+        stamp = self._insert_rows.stamp
+        return [(*r[:_TS], stamp(r[_TS]), *r[_TS + 1:]) for r in rows]
 
     async def _replay(self) -> None:
         await asyncio.to_thread(self.spill.seal)
@@ -225,7 +283,7 @@ class PredictionRecorder:
             try:
                 chunks = SpillStore.read_chunks(f, self.batch_size)
                 while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-                    if not await self._write(chunk):
+                    if not await self._write(self._restamp(chunk)):
                         return  # still down: keep the file, try again after the backoff
                     self.metrics.log_rows.labels("replayed").inc(len(chunk))
                 await asyncio.to_thread(path.unlink)
