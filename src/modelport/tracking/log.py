@@ -8,101 +8,31 @@ insert succeeds again the spill files are replayed. Shutdown flushes the buffer 
 database, or to the spill file) before the process exits, so a row is lost only when both the
 database and the disk refuse it: that is counted as ``dropped`` and logged at CRITICAL level.
 
-The server is one Python process, so the writer's CPU (it holds the GIL) is taken from request
-handling. The insert therefore skips SQLAlchemy's per-row statement machinery (insertmanyvalues
-rendering, a type processor per value, ``RETURNING`` rows) and hands the driver plain tuples in
-one driver-level statement per batch (``bench/log_writer.py`` measures the difference):
-
-* SQLite: ``INSERT ... VALUES (?, ...) ON CONFLICT DO NOTHING`` by ``executemany``; the inserted
-  count is the cursor's ``rowcount`` (rows skipped by the conflict clause change nothing).
-  Timestamps are bound as the text SQLAlchemy's ``DateTime`` stores
-  (:func:`~modelport.tracking.records.sqlite_timestamp`), so the query API reads them alike.
-* PostgreSQL: one ``INSERT ... SELECT * FROM unnest($1::varchar[], ...) ON CONFLICT DO NOTHING``
-  per batch (one array per column, encoded by asyncpg in C), counted by a ``RETURNING`` CTE.
-
-Both skip a row whose request id is already logged, so replays are idempotent.
+The server is one Python process, so every microsecond the writer spends holding the GIL is
+taken from request handling: records become plain tuples (:func:`~modelport.tracking.records.encode_batch`)
+and go to the database in one driver-level statement per few hundred rows
+(:mod:`modelport.tracking.bulk`), never through SQLAlchemy's per-row insert machinery.
 """
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import contextlib
 import logging
 import time
-from datetime import datetime
-from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Link, Tracer
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelport.observability.metrics import Metrics
-from modelport.tracking.records import (
-    COLUMNS,
-    PredictionRecord,
-    Row,
-    encode_batch,
-    sqlite_timestamp,
-)
+from modelport.tracking.bulk import bulk_insert
+from modelport.tracking.records import COLUMNS, PredictionRecord, Row, encode_batch
 from modelport.tracking.spill import SpillStore
 
 log = logging.getLogger(__name__)
 MAX_LINKS = 32
 _TS = COLUMNS.index("ts")
-_NAMES = ", ".join(f'"{c}"' for c in COLUMNS)
-
-#: PostgreSQL array type of each column of :data:`COLUMNS` (as created by migration 0003).
-PG_TYPES: dict[str, str] = {
-    "request_id": "varchar", "ts": "timestamptz", "model": "varchar", "version": "int4",
-    "alias": "varchar", "principal": "varchar", "protocol": "varchar", "status": "varchar",
-    "error_code": "varchar", "rows": "int4", "latency_ms": "float8", "cached": "bool",
-    "inputs": "text", "inputs_hash": "varchar", "inputs_truncated": "bool", "outputs": "text",
-    "trace_id": "varchar",
-}
-
-
-class BulkInsert(abc.ABC):
-    """Insert rows, skipping request ids already logged; returns how many were inserted."""
-
-    def stamp(self, ts: datetime) -> Any:
-        """The timestamp as this driver binds it (the encoder applies it to every row)."""
-        return ts
-
-    @abc.abstractmethod
-    async def __call__(self, conn: AsyncConnection, rows: list[Row]) -> int: ...
-
-
-# the statements are built from the constant column list above, never from data
-class SqliteInsert(BulkInsert):
-    sql = (f"INSERT INTO predictions ({_NAMES}) VALUES ({', '.join('?' * len(COLUMNS))}) "  # noqa: S608
-           "ON CONFLICT DO NOTHING")
-
-    def stamp(self, ts: datetime) -> Any:
-        return sqlite_timestamp(ts)
-
-    async def __call__(self, conn: AsyncConnection, rows: list[Row]) -> int:
-        result = await conn.exec_driver_sql(self.sql, rows)
-        return int(result.rowcount)
-
-
-class PostgresInsert(BulkInsert):
-    sql = (f"WITH ins AS (INSERT INTO predictions ({_NAMES}) SELECT * FROM unnest("  # noqa: S608
-           + ", ".join(f"${i}::{PG_TYPES[c]}[]" for i, c in enumerate(COLUMNS, 1))
-           + ") ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM ins")
-
-    async def __call__(self, conn: AsyncConnection, rows: list[Row]) -> int:
-        columns = tuple(list(col) for col in zip(*rows, strict=True))
-        result = await conn.exec_driver_sql(self.sql, columns)
-        return int(result.scalar_one())
-
-
-def bulk_insert(dialect: str) -> BulkInsert:
-    if dialect == "sqlite":
-        return SqliteInsert()
-    if dialect == "postgresql":
-        return PostgresInsert()
-    raise ValueError(f"prediction log does not support the {dialect} dialect")
 
 
 class PredictionRecorder:
@@ -129,7 +59,7 @@ class PredictionRecorder:
         self._db_up = True
         self._backoff = 0.0
         self._retry_at = 0.0
-        self._insert_rows = bulk_insert(engine.dialect.name)
+        self._insert_rows = bulk_insert(engine)
 
     # ------------------------------------------------------------- request path
     def record(self, record: PredictionRecord) -> None:

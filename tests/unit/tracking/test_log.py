@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from modelport.observability.metrics import Metrics
 from modelport.storage import migrate
 from modelport.storage.engine import make_engine, make_session_factory
-from modelport.tracking.log import PG_TYPES, PredictionRecorder
+from modelport.tracking.bulk import PG_TYPES, SqliteInsert
+from modelport.tracking.log import PredictionRecorder
 from modelport.tracking.query import PredictionFilter, PredictionQuery
-from modelport.tracking.records import COLUMNS, PredictionRecord, encode, now
+from modelport.tracking.records import COLUMNS, PredictionRecord, encode, encode_batch, now
 from modelport.tracking.spill import SpillStore
 from modelport.tracking.tables import PredictionRow
 
@@ -115,6 +116,28 @@ async def test_bulk_insert_skips_and_counts_duplicates(engine: AsyncEngine, tmp_
     assert value(metrics, "spilled") == 0
     assert sorted(await stored_ids(engine)) == [f"r{i}" for i in range(8)]
     await recorder.close()
+
+
+async def test_sqlite_statements_cover_any_batch_size(tmp_path: Path) -> None:
+    """Batches are cut in statements of powers of two rows (a few cached texts), duplicates
+    anywhere in them are skipped and not counted, and SQLite's parameter limit is respected."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    await migrate.upgrade(engine)
+    insert = SqliteInsert(per_statement=8)
+    async with engine.begin() as conn:
+        assert await insert(conn, encode_batch([rec(i) for i in range(21)], insert.stamp)) == 21
+    assert set(insert._statements) == {8, 4, 1}  # 8 + 8 + 4 + 1
+    async with engine.begin() as conn:  # r15..r20 are logged already: 9 of 15 are new
+        assert await insert(conn, encode_batch([rec(i) for i in range(15, 30)], insert.stamp)) == 9
+    assert sorted(await stored_ids(engine), key=lambda r: int(r[1:])) == [f"r{i}" for i in range(30)]
+
+    engine.dialect.insertmanyvalues_max_parameters = 999  # what SQLite < 3.32 allows
+    wide = SqliteInsert()
+    async with engine.begin() as conn:
+        rows = encode_batch([rec(i) for i in range(100, 250)], wide.stamp)
+        assert await wide(conn, rows) == 150
+    assert max(wide._statements) * len(COLUMNS) <= 999
+    await engine.dispose()
 
 
 def sample_records() -> list[PredictionRecord]:
