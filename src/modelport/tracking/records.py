@@ -116,7 +116,8 @@ def sqlite_timestamp(ts: datetime) -> str:
     """``ts`` as SQLAlchemy's SQLite ``DateTime`` stores it: ``YYYY-MM-DD HH:MM:SS.ffffff`` of
     the fields as given (the offset is dropped; the log's stamps are UTC), so rows written by
     the raw insert compare and read back exactly like rows written through SQLAlchemy."""
-    return ts.isoformat(" ", "microseconds")[:26]
+    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 (a third faster than isoformat)
+        ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second, ts.microsecond)
 
 
 def encode_row(record: PredictionRecord, stamp: Callable[[datetime], Any] = _same) -> Row:

@@ -3,6 +3,7 @@ SQLite timestamp text, and the input digest pinned to known values."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
@@ -154,3 +155,16 @@ def test_digest_is_pinned() -> None:
     }
     for expected, inputs in cases.items():
         assert digest(inputs) == expected, inputs
+        assert digest(inputs) == expected, inputs  # the remembered header gives the same bytes
+
+
+def test_digest_header_memo_stays_bounded_and_exact() -> None:
+    from modelport.core import digest as module
+
+    for rows in range(1, module._HEADERS_MAX + 10):  # batch sizes: one shape each
+        x = np.zeros((rows, 2))
+        h = hashlib.sha256(f"input\x00<f8\x00{x.shape}\x00".encode() + x.tobytes())
+        assert digest({"input": x}) == h.hexdigest()
+    assert len(module._HEADERS) <= module._HEADERS_MAX
+    with_metadata = np.ones(2, dtype=np.dtype(np.float64, metadata={"unit": "cm"}))
+    assert digest({"a": with_metadata}) == digest({"a": np.ones(2)})
