@@ -123,15 +123,16 @@ def request_work(n: int) -> int:
 
 
 async def serve_for(recorder: PredictionRecorder, seconds: float,
-                    work: int) -> tuple[int, float, float, int]:
+                    work: int) -> tuple[int, float, float, float, int]:
     """Handle simulated one-row classifier requests for ``seconds``; (requests, elapsed, CPU,
-    context switches), all including the final flush of what they logged."""
+    the event loop thread's CPU, context switches), all including the final flush of what they
+    logged."""
     rng = np.random.default_rng(1)
     x, proba, label = rng.random((1, 30)), rng.random((1, 2)), np.array([1])
     await recorder.start()
     n = 0
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
-    cpu0 = time.process_time()
+    cpu0, main0 = time.process_time(), time.thread_time()
     t0 = time.perf_counter()
     deadline = t0 + seconds
     while time.perf_counter() < deadline:
@@ -147,36 +148,45 @@ async def serve_for(recorder: PredictionRecorder, seconds: float,
         n += 1
         await asyncio.sleep(0)
     await recorder.close()
-    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    elapsed, cpu, main = time.perf_counter() - t0, time.process_time() - cpu0, time.thread_time() - main0
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
     switches = ru1.ru_nvcsw + ru1.ru_nivcsw - ru0.ru_nvcsw - ru0.ru_nivcsw
-    return n, elapsed, cpu, switches
+    return n, elapsed, cpu, main, switches
 
 
 async def loaded(url: str, seconds: float, rounds: int, request_us: float, spill: Path) -> None:
+    """Pairs of rounds, log off then on; the ratios and differences are taken per pair, so the
+    load other processes put on the machine, which drifts between pairs, cancels out."""
     engine = make_engine(url)
     await migrate.upgrade(engine)
     work = calibrate(request_us)
-    rates: dict[bool, list[float]] = {False: [], True: []}
-    cpus: dict[bool, list[float]] = {False: [], True: []}
-    switches: dict[bool, list[float]] = {False: [], True: []}
+    metrics = Metrics()
+    pairs: list[dict[bool, tuple[float, float, float, float]]] = []
     for _ in range(rounds):
+        pair = {}
         for on in (False, True):
-            recorder = PredictionRecorder(engine, Metrics(), SpillStore(spill), enabled=on,
+            recorder = PredictionRecorder(engine, metrics, SpillStore(spill), enabled=on,
                                           flush_interval=0.5)
-            n, elapsed, cpu, cs = await serve_for(recorder, seconds, work)
-            rates[on].append(n / elapsed)
-            cpus[on].append(cpu * 1e6 / n)
-            switches[on].append(cs / n)
+            n, elapsed, cpu, main, cs = await serve_for(recorder, seconds, work)
+            pair[on] = (n / elapsed, cpu * 1e6 / n, main * 1e6 / n, cs / n)
+        pairs.append(pair)
     await engine.dispose()
+
+    def med(on: bool, i: int) -> float:
+        return statistics.median(p[on][i] for p in pairs)
+
     for on in (False, True):
-        print(f"  loaded, log {'on: ' if on else 'off:'} {statistics.median(rates[on]):6.0f} req/s "
-              f"{statistics.median(cpus[on]):6.1f} us CPU/request "
-              f"{statistics.median(switches[on]):5.2f} context switches/request (rounds: "
-              + ", ".join(f"{r:.0f}" for r in rates[on]) + ")")
-    kept = statistics.median(rates[True]) / statistics.median(rates[False])
-    extra = statistics.median(cpus[True]) - statistics.median(cpus[False])
-    print(f"  throughput kept {kept:6.1%}; the log costs {extra:5.1f} us CPU/request (all threads)")
+        print(f"  loaded, log {'on: ' if on else 'off:'} {med(on, 0):6.0f} req/s "
+              f"{med(on, 1):6.1f} us CPU/request (event loop thread {med(on, 2):6.1f}), "
+              f"{med(on, 3):4.2f} context switches/request")
+    rows = {k: int(metrics.log_rows.labels(k)._value.get()) for k in ("written", "spilled")}
+    kept = statistics.median(p[True][0] / p[False][0] for p in pairs)
+    extra = statistics.median(p[True][1] - p[False][1] for p in pairs)
+    loop = statistics.median(p[True][2] - p[False][2] for p in pairs)
+    print(f"  throughput kept {kept:6.1%} (pairs: "
+          + ", ".join(f"{p[True][0] / p[False][0]:.0%}" for p in pairs) + ")")
+    print(f"  the log costs {extra:5.1f} us CPU/request, {loop:5.1f} of it on the event loop thread "
+          f"(rows written {rows['written']}, spilled {rows['spilled']})")
 
 
 def reachable(url: str) -> bool:
