@@ -15,7 +15,12 @@ log on and off; it prints requests/s of each and the CPU each request pays for t
 captures what ``process_time`` cannot: GIL hand-offs between the loop and the writer's threads.
 
     python -m bench.log_writer [--rows 20000] [--per-flush 1000] [--postgres URL | --no-postgres]
+                               [--ids uuid4|ordered] [--prefill ROWS]
                                [--loaded 4 --rounds 3 --request-us 500]
+
+``--prefill`` measures on a table that already holds that many rows: SQLite's cost per row
+grows with it while request ids are random (each insert touches a random leaf of the unique
+request id index); ``--ids ordered`` shows what time-ordered ids change.
 """
 
 from __future__ import annotations
@@ -44,6 +49,10 @@ from modelport.tracking.records import PredictionRecord, new_request_id, now
 from modelport.tracking.spill import SpillStore
 
 POSTGRES = "postgresql+asyncpg://127.0.0.1:5432/test"
+#: Request ids: random, as the HTTP middleware and the gRPC server make them today, or
+#: time-ordered (``new_request_id``; a UUIDv7 since this benchmark was written).
+ID_KINDS: dict[str, Callable[[], str]] = {"uuid4": lambda: uuid.uuid4().hex, "ordered": new_request_id}
+new_id = ID_KINDS["uuid4"]
 
 
 def make_records(n: int) -> list[PredictionRecord]:
@@ -54,7 +63,7 @@ def make_records(n: int) -> list[PredictionRecord]:
         x = rng.random((1, 30))
         proba = rng.random((1, 2))
         out.append(PredictionRecord(
-            request_id=new_request_id(), ts=now(), model="breast-cancer", version=1, alias=None,
+            request_id=new_id(), ts=now(), model="breast-cancer", version=1, alias=None,
             principal="key-1", protocol="rest", error_code=None, rows=1, latency_ms=0.42,
             cached=False, inputs={"input": x},
             outputs={"predictions": np.array([1]), "probabilities": proba},
@@ -78,12 +87,18 @@ def encode_all(recs: list[PredictionRecord]) -> object:
     return [records_mod.encode(r) for r in recs]
 
 
-async def flush_cost(url: str, recs: list[PredictionRecord], per_flush: int, spill: Path) -> float:
+async def flush_cost(url: str, recs: list[PredictionRecord], per_flush: int, spill: Path,
+                     prefill: int = 0) -> float:
     engine = make_engine(url)
     await migrate.upgrade(engine)
     metrics = Metrics()
     recorder = PredictionRecorder(engine, metrics, SpillStore(spill), flush_interval=3600)
-    # warm up the connection and the statement cache on rows that are not measured
+    # a table that already holds rows (not measured), then a warm-up of the connection and
+    # the statement cache
+    for start in range(0, prefill, 10_000):
+        for r in make_records(min(10_000, prefill - start)):
+            recorder.record(r)
+        await recorder.flush()
     for r in make_records(50):
         recorder.record(r)
     await recorder.flush()
@@ -98,7 +113,7 @@ async def flush_cost(url: str, recs: list[PredictionRecord], per_flush: int, spi
     spilled = metrics.log_rows.labels("spilled")._value.get()
     await recorder.close()
     await engine.dispose()
-    if written != len(recs) + 50 or spilled:
+    if written != prefill + len(recs) + 50 or spilled:
         raise SystemExit(f"{url}: wrote {written}, spilled {spilled}: the benchmark is invalid")
     return cpu * 1e6 / len(recs)
 
@@ -139,7 +154,7 @@ async def serve_for(recorder: PredictionRecorder, seconds: float,
         request_work(work)
         if recorder.enabled:  # what InferenceService._record does per request
             recorder.record(PredictionRecord(
-                request_id=new_request_id(), ts=now(), model="breast-cancer", version=1,
+                request_id=new_id(), ts=now(), model="breast-cancer", version=1,
                 alias=None, principal="key-1", protocol="rest", error_code=None, rows=1,
                 latency_ms=0.42, cached=False, inputs={"input": x},
                 outputs={"predictions": label, "probabilities": proba}, capture="full",
@@ -221,30 +236,36 @@ async def main() -> None:
     parser.add_argument("--per-flush", type=int, default=1000)
     parser.add_argument("--postgres", default=POSTGRES)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--ids", choices=sorted(ID_KINDS), default="uuid4")
+    parser.add_argument("--prefill", type=int, default=0, metavar="ROWS",
+                        help="rows in the table before the measured flushes (not measured)")
     parser.add_argument("--loaded", type=float, default=0, metavar="SECONDS",
                         help="also run the loaded-loop throughput comparison, rounds of SECONDS")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--request-us", type=float, default=500)
     args = parser.parse_args()
     n = args.rows
+    global new_id
+    new_id = ID_KINDS[args.ids]
 
     holder: list[list[PredictionRecord]] = []
     record_us = cpu_us_per_row(lambda: holder.append(make_records(n)), n)
     recs = holder[0]
     encode_us = cpu_us_per_row(lambda: encode_all(recs), n)
-    print(f"rows={n} per_flush={args.per_flush}")
+    print(f"rows={n} per_flush={args.per_flush} ids={args.ids} prefill={args.prefill}")
     print(f"record creation (incl. random arrays): {record_us:7.1f} us/row")
     print(f"encode only:                           {encode_us:7.1f} us/row")
     with tempfile.TemporaryDirectory() as tmp:
         us = await flush_cost(f"sqlite+aiosqlite:///{tmp}/log.sqlite", recs, args.per_flush,
-                              Path(tmp) / "spill")
+                              Path(tmp) / "spill", args.prefill)
         print(f"flush sqlite (encode + insert):        {us:7.1f} us/row")
         if args.loaded:
             await loaded(f"sqlite+aiosqlite:///{tmp}/loaded.sqlite", args.loaded, args.rounds,
                          args.request_us, Path(tmp) / "spill-loaded")
         if not args.no_postgres and reachable(args.postgres):
             async with fresh_postgres(args.postgres) as url:
-                us = await flush_cost(url, make_records(n), args.per_flush, Path(tmp) / "spill-pg")
+                us = await flush_cost(url, make_records(n), args.per_flush, Path(tmp) / "spill-pg",
+                                      args.prefill)
                 print(f"flush postgresql (encode + insert):    {us:7.1f} us/row")
                 if args.loaded:
                     await loaded(url, args.loaded, args.rounds, args.request_us,
