@@ -48,8 +48,9 @@ async def test_close_spills_when_the_table_is_missing_then_replays(tmp_path: Pat
     spill = SpillStore(tmp_path / "spill")
     recorder = PredictionRecorder(engine, metrics, spill, flush_interval=60)
     await recorder.start()
-    for i in range(5):
-        recorder.record(rec(i))
+    records = [rec(i) for i in range(5)]
+    for r in records:
+        recorder.record(r)
     await recorder.close()  # no tables yet: the insert fails, the rows go to disk
     assert value(metrics, "spilled") == 5 and value(metrics, "dropped") == 0
     assert len(list((tmp_path / "spill").glob("predictions-*.jsonl"))) == 1
@@ -60,6 +61,9 @@ async def test_close_spills_when_the_table_is_missing_then_replays(tmp_path: Pat
     await second.close()  # a new process picks the file up and replays it
     assert value(metrics, "replayed") == 5 and value(metrics, "written") == 5
     assert not list((tmp_path / "spill").glob("predictions-*.jsonl"))
+    async with engine.connect() as conn:  # the stamps went through the spill file unchanged
+        stored = dict((await conn.execute(select(PredictionRow.request_id, PredictionRow.ts))).all())
+    assert stored == {r.request_id: r.ts.replace(tzinfo=None) for r in records}  # SQLite: naive UTC
     await engine.dispose()
 
 
