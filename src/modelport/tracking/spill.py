@@ -17,9 +17,9 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from modelport.tracking.records import row_from_json, row_to_json
+from modelport.tracking.records import Row, row_from_json, row_to_json
 
 log = logging.getLogger(__name__)
 PATTERN = "predictions-*.jsonl"
@@ -32,7 +32,7 @@ class SpillStore:
         self._path: Path | None = None
         self._lock = threading.Lock()  # the writer and an overflow spill may append at once
 
-    def append(self, rows: list[dict[str, Any]]) -> None:
+    def append(self, rows: list[Row]) -> None:
         """Append rows durably; raises OSError (disk full, read-only) to the caller."""
         data = b"".join(row_to_json(r) for r in rows)
         with self._lock:
@@ -80,8 +80,8 @@ class SpillStore:
         return f
 
     @staticmethod
-    def read_chunks(f: IO[bytes], size: int) -> Iterator[list[dict[str, Any]]]:
-        chunk: list[dict[str, Any]] = []
+    def read_chunks(f: IO[bytes], size: int) -> Iterator[list[Row]]:
+        chunk: list[Row] = []
         for line in f:
             if not line.strip():
                 continue
