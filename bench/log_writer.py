@@ -40,12 +40,13 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from modelport.observability.context import new_request_id
 from modelport.observability.metrics import Metrics
 from modelport.storage import migrate
 from modelport.storage.engine import make_engine
 from modelport.tracking import records as records_mod
 from modelport.tracking.log import PredictionRecorder
-from modelport.tracking.records import PredictionRecord, new_request_id, now
+from modelport.tracking.records import PredictionRecord, now
 from modelport.tracking.spill import SpillStore
 
 POSTGRES = "postgresql+asyncpg://127.0.0.1:5432/test"

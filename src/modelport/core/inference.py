@@ -23,6 +23,7 @@ from modelport.core.streaming import TokenStream
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict, batch_rows
 from modelport.core.validation import validate_inputs
 from modelport.errors import InvalidInput, ModelportError
+from modelport.observability.context import new_request_id
 from modelport.observability.metrics import Metrics
 from modelport.observability.tracing import timing_stages
 from modelport.registry.manifest import ModelVersionInfo
@@ -30,7 +31,7 @@ from modelport.registry.registry import ModelRegistry
 from modelport.runtime.base import Runtime
 from modelport.runtime.manager import LoadedModel, ModelManager
 from modelport.tracking.log import PredictionRecorder
-from modelport.tracking.records import PredictionRecord, new_request_id, now
+from modelport.tracking.records import PredictionRecord, now
 
 log = logging.getLogger(__name__)
 

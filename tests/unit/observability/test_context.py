@@ -14,6 +14,18 @@ def test_ids_are_32_hex_and_unique() -> None:
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
 
 
+def test_ids_are_uuid7_and_time_ordered() -> None:
+    import time
+    import uuid
+
+    first = new_request_id()
+    time.sleep(0.002)
+    second = new_request_id()
+    assert uuid.UUID(first).version == 7 and uuid.UUID(first).variant == uuid.RFC_4122
+    assert first < second  # a later millisecond sorts after
+    assert abs(int(first[:12], 16) - time.time() * 1000) < 60_000  # milliseconds since the epoch
+
+
 def test_global_seed_does_not_repeat_ids() -> None:
     random.seed(42)
     first = new_request_id()

@@ -4,8 +4,6 @@ SQLite timestamp text, and the input digest pinned to known values."""
 from __future__ import annotations
 
 import hashlib
-import time
-import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
@@ -23,7 +21,6 @@ from modelport.tracking.records import (
     encode_batch,
     encode_row,
     encode_tensors,
-    new_request_id,
     now,
     row_from_json,
     row_to_json,
@@ -135,16 +132,6 @@ def test_direct_serialization_equals_the_per_element_one(tensors: dict[str, np.n
 def test_unserializable_tensors_are_dropped_as_truncated() -> None:
     strided = np.arange(12, dtype=np.float64).reshape(3, 4)[:, ::2]  # orjson wants C order
     assert encode_tensors({"x": strided}, 65_536) == (None, True)
-
-
-def test_new_request_ids_are_uuid7_in_time_order() -> None:
-    first = new_request_id()
-    time.sleep(0.002)
-    second = new_request_id()
-    assert len(first) == 32 and first < second
-    assert uuid.UUID(first).version == 7 and uuid.UUID(first).variant == uuid.RFC_4122
-    assert abs(int(first[:12], 16) - time.time() * 1000) < 60_000  # milliseconds since the epoch
-    assert len({new_request_id() for _ in range(1000)}) == 1000
 
 
 def test_digest_is_pinned() -> None:
