@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -23,7 +22,7 @@ from modelport.api.deps import Principal
 from modelport.bootstrap import Services
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict
 from modelport.errors import InvalidInput, ModelportError
-from modelport.observability.context import request_id_var
+from modelport.observability.context import new_request_id, request_id_var
 from modelport.oip import codec, dataplane
 from modelport.oip.auth import authenticate_metadata
 from modelport.oip.errors import grpc_code, log_server_error, public_message
@@ -104,7 +103,7 @@ def _request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str:
     for key, value in context.invocation_metadata() or ():
         if key == "x-request-id" and isinstance(value, str) and _VALID_ID.match(value):
             return value
-    return uuid.uuid4().hex
+    return new_request_id()
 
 
 # ------------------------------------------------------------------------------ servicer
@@ -178,7 +177,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         principal = await self._call(context, "predict", authenticate)
         async for request in request_iterator:
             try:
-                response = await self._infer(request, principal, uuid.uuid4().hex)
+                response = await self._infer(request, principal, new_request_id())
             except Exception as exc:  # one failed request does not end the stream
                 log_server_error(exc)
                 yield pb.ModelStreamInferResponse(error_message=public_message(exc))
