@@ -77,6 +77,12 @@ def write_report(path: Path, rows: list[Row], inproc: dict[str, float], meta: di
             ratio = rf64.result.rps / best.result.rps
             met = "yes" if ratio >= 2 else "no"
             lines.append(f"| rf c=64 ≥ 2× best peer ({best.server}) | {ratio:.2f}× | {met} |")
+        tutorial = _best(rows, "rf", 64, ("seed_fastapi",))
+        if tutorial and tutorial.result.rps:
+            ratio = rf64.result.rps / tutorial.result.rps
+            met = "yes" if ratio >= 20 else "no"
+            lines.append(f"| rf c=64 ≥ 20× the tutorial server (best: {tutorial.server}) | "
+                         f"{ratio:.1f}× | {met} |")
         lines.append(f"| rf c=64 p99 ≤ 100 ms, 0 errors | p99 {_f(rf64.result.p99_ms, 1)} ms, "
                      f"{rf64.result.errors} errors | "
                      f"{'yes' if rf64.result.p99_ms <= 100 and rf64.result.errors == 0 else 'no'} |")
