@@ -33,8 +33,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -48,6 +47,7 @@ from modelport.tracking import records as records_mod
 from modelport.tracking.log import PredictionRecorder
 from modelport.tracking.records import PredictionRecord, now
 from modelport.tracking.spill import SpillStore
+from tests.fixtures.databases import fresh_database
 
 POSTGRES = "postgresql+asyncpg://127.0.0.1:5432/test"
 #: Request ids: random, as the HTTP middleware and the gRPC server make them today, or
@@ -214,21 +214,6 @@ def reachable(url: str) -> bool:
         return False
 
 
-@asynccontextmanager
-async def fresh_postgres(server_url: str) -> AsyncIterator[str]:
-    import asyncpg
-
-    name = f"mp_bench_{uuid.uuid4().hex[:12]}"
-    dsn = server_url.replace("+asyncpg", "")
-    conn = await asyncpg.connect(dsn)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    try:
-        yield f"{server_url.rpartition('/')[0]}/{name}"
-    finally:
-        conn = await asyncpg.connect(dsn)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
 
 
 async def main() -> None:
@@ -264,7 +249,7 @@ async def main() -> None:
             await loaded(f"sqlite+aiosqlite:///{tmp}/loaded.sqlite", args.loaded, args.rounds,
                          args.request_us, Path(tmp) / "spill-loaded")
         if not args.no_postgres and reachable(args.postgres):
-            async with fresh_postgres(args.postgres) as url:
+            async with fresh_database(args.postgres, "mp_bench") as url:
                 us = await flush_cost(url, make_records(n), args.per_flush, Path(tmp) / "spill-pg",
                                       args.prefill)
                 print(f"flush postgresql (encode + insert):    {us:7.1f} us/row")

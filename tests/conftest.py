@@ -14,9 +14,8 @@ import shutil
 import socket
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from modelport.bootstrap import Services, build_services
 from modelport.errors import NotFound
 from modelport.runtime.registry import FLAVORS
 from modelport.settings import Settings
+from tests.fixtures.databases import fresh_database
 from tests.fixtures.redis_server import RedisServer
 
 POSTGRES_URL = os.environ.get("MODELPORT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -71,23 +71,6 @@ async def postgres_url(postgres_server_url: str) -> AsyncIterator[str]:
         yield url
 
 
-@asynccontextmanager
-async def fresh_database(server_url: str, prefix: str) -> AsyncIterator[str]:
-    """Create a uniquely named database on ``server_url``'s server; drop it on exit."""
-    import asyncpg
-
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    dsn = server_url.replace("+asyncpg", "")
-    conn = await asyncpg.connect(dsn)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    base, _, _ = server_url.rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        conn = await asyncpg.connect(dsn)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import fresh_database
+from tests.fixtures.databases import fresh_database
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
