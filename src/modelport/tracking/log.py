@@ -10,8 +10,8 @@ database and the disk refuse it: that is counted as ``dropped`` and logged at CR
 
 The server is one Python process, so every microsecond the writer spends holding the GIL is
 taken from request handling: records become plain tuples (:func:`~modelport.tracking.records.encode_batch`)
-and go to the database in one driver-level statement per few hundred rows
-(:mod:`modelport.tracking.bulk`), never through SQLAlchemy's per-row insert machinery.
+and go to the database in a few driver-level statements per batch (:mod:`modelport.tracking.bulk`),
+never through SQLAlchemy's per-row insert machinery.
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ class PredictionRecorder:
             await self._overflow
         await self.flush(final=True)
         self.spill.seal()
+        await asyncio.to_thread(self._insert_rows.close)  # may wait for an insert still running
 
     @property
     def buffered(self) -> int:
@@ -133,9 +134,7 @@ class PredictionRecorder:
         inserted = 0
         async with asyncio.timeout(self.write_timeout):
             for start in range(0, len(rows), self.batch_size):
-                chunk = rows[start:start + self.batch_size]
-                async with self.engine.begin() as conn:
-                    inserted += await self._insert_rows(conn, chunk)
+                inserted += await self._insert_rows(rows[start:start + self.batch_size])
         duplicates = len(rows) - inserted
         self.metrics.log_rows.labels("written").inc(inserted)
         if duplicates:

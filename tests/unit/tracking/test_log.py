@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -127,20 +128,44 @@ async def test_sqlite_statements_cover_any_batch_size(tmp_path: Path) -> None:
     anywhere in them are skipped and not counted, and SQLite's parameter limit is respected."""
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
     await migrate.upgrade(engine)
-    insert = SqliteInsert(per_statement=8)
-    async with engine.begin() as conn:
-        assert await insert(conn, encode_batch([rec(i) for i in range(21)], insert.stamp)) == 21
+    insert = SqliteInsert(str(tmp_path / "db.sqlite"), per_statement=8)
+    assert await insert(encode_batch([rec(i) for i in range(21)], insert.stamp)) == 21
     assert set(insert._statements) == {8, 4, 1}  # 8 + 8 + 4 + 1
-    async with engine.begin() as conn:  # r15..r20 are logged already: 9 of 15 are new
-        assert await insert(conn, encode_batch([rec(i) for i in range(15, 30)], insert.stamp)) == 9
+    # r15..r20 are logged already: 9 of 15 are new
+    assert await insert(encode_batch([rec(i) for i in range(15, 30)], insert.stamp)) == 9
     assert sorted(await stored_ids(engine), key=lambda r: int(r[1:])) == [f"r{i}" for i in range(30)]
 
-    engine.dialect.insertmanyvalues_max_parameters = 999  # what SQLite < 3.32 allows
-    wide = SqliteInsert()
-    async with engine.begin() as conn:
-        rows = encode_batch([rec(i) for i in range(100, 250)], wide.stamp)
-        assert await wide(conn, rows) == 150
+    wide = SqliteInsert(str(tmp_path / "db.sqlite"), max_parameters=999)  # SQLite < 3.32
+    assert await wide(encode_batch([rec(i) for i in range(100, 250)], wide.stamp)) == 150
     assert max(wide._statements) * len(COLUMNS) <= 999
+    insert.close()
+    wide.close()
+    await engine.dispose()
+
+
+async def test_sqlite_statements_commit_one_by_one(tmp_path: Path) -> None:
+    """No write transaction spans statements (it would hold SQLite's write lock across trips to
+    a busy event loop): a failing statement leaves the earlier ones in, and nothing stays open."""
+    path = tmp_path / "db.sqlite"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    await migrate.upgrade(engine)
+    insert = SqliteInsert(str(path), per_statement=8)
+    rows = encode_batch([rec(i) for i in range(16)], insert.stamp)
+    broken = list(rows[12])
+    broken[COLUMNS.index("model")] = None  # NOT NULL: not a conflict the statement may skip
+    rows[12] = tuple(broken)
+    with pytest.raises(sqlite3.IntegrityError):
+        await insert(rows)
+    assert sorted(await stored_ids(engine), key=lambda r: int(r[1:])) == [f"r{i}" for i in range(8)]
+
+    assert await insert(encode_batch([rec(i) for i in range(20, 40)], insert.stamp)) == 20
+    other = sqlite3.connect(path, timeout=0)  # a writer that does not wait
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    insert.close()
     await engine.dispose()
 
 
