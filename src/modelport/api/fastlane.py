@@ -29,7 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.types import Message, Receive, Scope, Send
 
 from modelport.api import problems
-from modelport.api.control import TIMEOUT_HEADER
+from modelport.api.control import TIMEOUT_HEADER, ClientClosedRequest
 from modelport.api.deps import resolve_caller
 from modelport.api.fastbody import parse_rows
 from modelport.api.hardening import API_HEADERS, HSTS, NUL_DETAIL, NulScanner
@@ -178,8 +178,6 @@ async def _read_body(receive: Receive) -> bytes:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            from modelport.api.control import ClientClosedRequest
-
             raise ClientClosedRequest("client closed the connection")
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
