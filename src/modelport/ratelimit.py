@@ -35,6 +35,42 @@ def parse_rate(value: str) -> RateLimitItem:
         raise InvalidInput(f"invalid rate limit {value[:64]!r}; use e.g. '100/minute'") from None
 
 
+class LocalMemoryStorage(MemoryStorage):
+    """``limits``' in-memory storage with expired windows swept at most once a second.
+
+    Why: upstream's ``incr`` starts a task to sweep expired keys whenever none is running, and
+    on a busy event loop the last one has always finished: one task, plus a per-key lock that
+    guards no ``await``, per request (20 us of a prediction's CPU). Here a hit is a few dict
+    operations and the sweep runs once a second (or sooner, for windows shorter than that).
+    Fixed windows only, which is all :class:`RateLimiter` uses.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._next_sweep = 0.0
+
+    async def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        now = time.time()
+        expirations, storage = self.expirations, self.storage
+        if expirations.get(key, 0) <= now:
+            storage.pop(key, None)
+            expirations.pop(key, None)
+        value = storage[key] + amount
+        storage[key] = value
+        if value == amount:
+            expirations[key] = now + expiry
+        if now >= self._next_sweep:
+            self._sweep(now)
+            self._next_sweep = now + min(1.0, expiry)
+        return value
+
+    def _sweep(self, now: float) -> None:
+        for key in [k for k, at in self.expirations.items() if at <= now]:
+            self.storage.pop(key, None)
+            self.expirations.pop(key, None)
+            self.locks.pop(key, None)
+
+
 def _redis_storage(url: str) -> Storage:
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
@@ -48,7 +84,7 @@ def _redis_storage(url: str) -> Storage:
 
 class RateLimiter:
     def __init__(self, redis_url: str | None = None) -> None:
-        self.memory = FixedWindowRateLimiter(MemoryStorage())
+        self.memory = FixedWindowRateLimiter(LocalMemoryStorage())
         self.redis = FixedWindowRateLimiter(_redis_storage(redis_url)) if redis_url else None
         self._redis_down_until = 0.0
 

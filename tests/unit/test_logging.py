@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+import structlog
 
 from modelport.app import create_app
+from modelport.observability import logging as logs
 from modelport.observability.logging import configure_logging
 
 
@@ -30,5 +35,63 @@ async def test_json_log_lines_carry_request_id(make_settings: Any, capsys: pytes
         assert access and access[-1]["request_id"] == "req-42"
         assert "404" in access[-1]["event"] and access[-1]["level"] == "info"
         assert all("timestamp" in line for line in lines)
+    finally:
+        logging.getLogger().handlers = []
+
+
+class _Writes(io.StringIO):
+    """A stream that counts its writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, s: str) -> int:
+        self.writes += 1
+        return super().write(s)
+
+
+async def test_access_lines_of_one_loop_pass_go_out_in_one_write() -> None:
+    configure_logging("info", "json")
+    stream = _Writes()
+    try:
+        logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
+        structlog.contextvars.bind_contextvars(request_id="r-1", principal="key:abc")
+        for status in (200, 404, 503):
+            logs.access_line("POST", "/api/v1/models/m/predict", status, 1.25)
+        structlog.contextvars.unbind_contextvars("request_id", "principal")
+        assert stream.writes == 0  # waiting for the end of this loop pass
+        await asyncio.sleep(0)
+        assert stream.writes == 1
+        lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+        assert [line["event"] for line in lines] == [
+            f"POST /api/v1/models/m/predict {s} 1.2ms" for s in (200, 404, 503)]
+        for line in lines:
+            assert line["logger"] == "modelport.access" and line["level"] == "info"
+            assert line["request_id"] == "r-1" and line["principal"] == "key:abc"
+            stamp = datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00"))
+            assert abs((datetime.now(UTC) - stamp).total_seconds()) < 60
+    finally:
+        logging.getLogger().handlers = []
+
+
+def test_access_lines_outside_an_event_loop_are_written_at_once() -> None:
+    configure_logging("info", "json")
+    stream = _Writes()
+    try:
+        logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
+        logs.access_line("GET", "/x", 200, 0.5)
+        assert json.loads(stream.getvalue())["event"] == "GET /x 200 0.5ms"
+    finally:
+        logging.getLogger().handlers = []
+
+
+def test_no_access_lines_above_info() -> None:
+    configure_logging("warning", "json")
+    stream = _Writes()
+    try:
+        logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
+        logs.access_line("GET", "/x", 200, 0.5)
+        assert stream.getvalue() == ""
     finally:
         logging.getLogger().handlers = []

@@ -6,8 +6,11 @@ middleware, so every log line of a request carries them, including lines from st
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,48 +36,74 @@ def _stdlib_access_line(method: str, path: str, status: int, elapsed_ms: float) 
 access_line: Callable[[str, str, int, float], None] = _stdlib_access_line
 
 
-class _HandlerStream:
-    """A structlog output that writes to the stream of the root handler, whatever it is now
-    (``setStream`` redirects access lines with every other line), under the handler's lock."""
+class JsonAccessLog:
+    """The JSON access line, built directly and written once per event-loop pass.
+
+    Why: it is written once per request. Through structlog's processor chain (then a ``write``
+    and a ``flush`` of its own) it cost a tenth of a prediction's CPU under load; here it is one
+    dict and one ``orjson.dumps``, and the lines of every request answered in one pass of the
+    event loop go out in one write (as nginx's buffered ``access_log`` does, but bounded by a
+    loop pass, not by seconds). The line holds the same keys as every other JSON line: event,
+    level, logger, timestamp (ISO 8601 UTC) and the bound request context (request id,
+    principal). Lines go to the stream of the root handler, whatever it is at write time
+    (``setStream`` redirects them with every other line), under the handler's lock. Called off
+    an event loop (or with more than ``MAX_PENDING`` lines waiting), it writes at once.
+    """
+
+    MAX_PENDING = 512
 
     def __init__(self, handler: logging.StreamHandler[Any]) -> None:
         self.handler = handler
+        self._pending: list[bytes] = []
+        self._second = -1
+        self._prefix = ""
 
-    def msg(self, message: str) -> None:
-        with self.handler.lock:  # type: ignore[union-attr]
-            stream = self.handler.stream
-            stream.write(message + "\n")
-            stream.flush()
+    def _timestamp(self) -> str:
+        now = time.time()
+        second = int(now)
+        if second != self._second:  # formatting the date costs more than the rest of the line
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._prefix}.{int((now - second) * 1e6):06d}Z"
 
-    info = msg
+    def __call__(self, method: str, path: str, status: int, elapsed_ms: float) -> None:
+        event = {"event": f"{method} {path} {status} {elapsed_ms:.1f}ms", "logger": ACCESS_LOGGER,
+                 **structlog.contextvars.get_contextvars(), "level": "info",
+                 "timestamp": self._timestamp()}
+        pending = self._pending
+        pending.append(orjson.dumps(event, default=str))
+        if len(pending) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+                return
+            except RuntimeError:  # no running loop: write now
+                pass
+        elif len(pending) < self.MAX_PENDING:
+            return
+        self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        lines, self._pending = self._pending, []
+        text = b"\n".join(lines).decode() + "\n"
+        handler = self.handler
+        with handler.lock:  # type: ignore[union-attr]
+            stream = handler.stream
+            try:
+                stream.write(text)
+                stream.flush()
+            except ValueError:  # the stream was closed under us (at exit): nowhere to write
+                pass
 
 
-AccessLine = Callable[[str, str, int, float], None]
+def flush_access_log() -> None:
+    """Write access lines still waiting for their loop pass (at exit, or when reconfigured)."""
+    if isinstance(access_line, JsonAccessLog):
+        access_line.flush()
 
 
-def _native_access_line(level: str, handler: logging.StreamHandler[Any]) -> AccessLine:
-    """The access line rendered by structlog directly (no stdlib LogRecord) to the root handler.
-
-    Why: it is written once per request, and the stdlib route (a LogRecord, copied again by
-    ProcessorFormatter, then rendered) costs twice as much. The line holds the same keys as every
-    other JSON line (event, level, logger, timestamp and the bound request context).
-    """
-    logger = structlog.wrap_logger(
-        _HandlerStream(handler),
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.JSONRenderer(serializer=_json),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        cache_logger_on_first_use=True,
-    ).bind(logger=ACCESS_LOGGER)
-
-    def line(method: str, path: str, status: int, elapsed_ms: float) -> None:
-        logger.info(f"{method} {path} {status} {elapsed_ms:.1f}ms")
-
-    return line
+atexit.register(flush_access_log)
 
 
 def configure_logging(level: str = "info", fmt: str = "auto") -> None:
@@ -117,7 +146,13 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
-    access_line = _native_access_line(level, handler) if use_json else _stdlib_access_line
+    flush_access_log()
+    info = logging.getLevelName(level.upper()) <= logging.INFO
+    access_line = (JsonAccessLog(handler) if info else _no_access_line) if use_json else _stdlib_access_line
+
+
+def _no_access_line(method: str, path: str, status: int, elapsed_ms: float) -> None:
+    return None
 
 
 def _identity(_logger: Any, _name: str, event: Any) -> Any:
