@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,23 @@ class Row:
     connections: int
     result: Result
     rss_mb: float = 0.0
+
+
+@dataclass
+class LogPair:
+    """One workload of the log on/off comparison: the runs of each, round by round."""
+
+    model: str
+    connections: int
+    on: list[Result] = field(default_factory=list)
+    off: list[Result] = field(default_factory=list)
+
+    def ratios(self) -> list[float]:
+        return [a.rps / b.rps for a, b in zip(self.on, self.off, strict=False) if b.rps > 0]
+
+    def ratio(self) -> float:
+        ratios = self.ratios()
+        return statistics.median(ratios) if ratios else float("nan")
 
 
 def _f(x: float, digits: int = 1) -> str:
@@ -35,7 +52,7 @@ def _get(rows: list[Row], server: str, model: str, c: int) -> Row | None:
 
 
 def write_report(path: Path, rows: list[Row], inproc: dict[str, float], meta: dict[str, str],
-                 peer_mark: tuple[str, ...], *, log_off: str = "",
+                 peer_mark: tuple[str, ...], *, log_pairs: list[LogPair] | None = None,
                  embeddings: list[dict[str, Any]] | None = None) -> str:
     lines = [
         "# Benchmark: modelport against its peers",
@@ -65,7 +82,7 @@ def write_report(path: Path, rows: list[Row], inproc: dict[str, float], meta: di
             lines.append(f"| {r.server} | {_f(r.result.rps)} | {_f(r.result.p50_ms, 2)} | "
                          f"{_f(r.result.p99_ms, 2)} | {errors} | {_f(ratio, 2)} | {_f(r.rss_mb, 0)} |")
         lines.append("")
-    lines += _log_cost(rows, mp, log_off) + _embeddings(embeddings or [])
+    lines += _log_cost(log_pairs or []) + _embeddings(embeddings or [])
     lines += ["## Targets", "", "| target | measured | met |", "| --- | --- | --- |"]
     rf64, rf1, lr64 = _get(rows, mp, "rf", 64), _get(rows, mp, "rf", 1), _get(rows, mp, "logreg", 64)
     best = _best(rows, "rf", 64, peer_mark)
@@ -95,9 +112,9 @@ def write_report(path: Path, rows: list[Row], inproc: dict[str, float], meta: di
         share = lr64.result.rps / hello.result.rps
         met = "yes" if share >= 0.4 else "no"
         lines.append(f"| logreg c=64 ≥ 40 % of bare hello c=64 | {share:.0%} | {met} |")
-    if log_off:
-        cost = _median_log_ratio(rows, mp, log_off)
-        if cost is not None:
+    if log_pairs:
+        cost = _median_log_ratio(log_pairs)
+        if not math.isnan(cost):
             lines.append(f"| prediction log costs < 10 % of throughput (median on/off ratio) | "
                          f"{cost:.2f} | {'yes' if cost >= 0.9 else 'no'} |")
     lines.append("")
@@ -106,31 +123,26 @@ def write_report(path: Path, rows: list[Row], inproc: dict[str, float], meta: di
     return text
 
 
-def _log_ratios(rows: list[Row], on: str, off: str) -> list[tuple[str, int, float, float]]:
-    out = []
-    for r in rows:
-        if r.server == off and r.result.rps > 0:
-            mine = _get(rows, on, r.model, r.connections)
-            if mine and mine.result.rps > 0:
-                out.append((r.model, r.connections, mine.result.rps, r.result.rps))
-    return out
+def _median_log_ratio(pairs: list[LogPair]) -> float:
+    ratios = [p.ratio() for p in pairs if p.ratios()]
+    return statistics.median(ratios) if ratios else float("nan")
 
 
-def _median_log_ratio(rows: list[Row], on: str, off: str) -> float | None:
-    ratios = sorted(a / b for _, _, a, b in _log_ratios(rows, on, off))
-    return statistics.median(ratios) if ratios else None
-
-
-def _log_cost(rows: list[Row], on: str, off: str) -> list[str]:
-    pairs = _log_ratios(rows, on, off) if off else []
+def _log_cost(pairs: list[LogPair]) -> list[str]:
     if not pairs:
         return []
     lines = ["## Prediction log: on versus off", "",
-             "The same server with `MODELPORT_PREDICTION_LOG=true` (default) and `false`, same run.", "",
-             "| workload | log on req/s | log off req/s | on / off |", "| --- | ---: | ---: | ---: |"]
-    for model, c, a, b in pairs:
-        lines.append(f"| {model}, c={c} | {_f(a)} | {_f(b)} | {a / b:.2f} |")
-    lines += ["", f"Median on/off ratio: {_median_log_ratio(rows, on, off):.2f}.", ""]
+             "The same server with `MODELPORT_PREDICTION_LOG=true` (default) and `false`, both running, "
+             "each workload alternating between them (the order flips every round). The ratio of a "
+             "workload is the median of its rounds' on/off ratios.", "",
+             "| workload | log on req/s (median) | log off req/s (median) | on / off per round | on / off |",
+             "| --- | ---: | ---: | --- | ---: |"]
+    for p in pairs:
+        on = statistics.median(r.rps for r in p.on) if p.on else float("nan")
+        off = statistics.median(r.rps for r in p.off) if p.off else float("nan")
+        rounds = ", ".join(f"{r:.2f}" for r in p.ratios())
+        lines.append(f"| {p.model}, c={p.connections} | {_f(on)} | {_f(off)} | {rounds} | {p.ratio():.2f} |")
+    lines += ["", f"Median on/off ratio: {_median_log_ratio(pairs):.2f}.", ""]
     return lines
 
 

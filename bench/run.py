@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from bench import servers, wrk
-from bench.report import Row, write_report
+from bench.report import LogPair, Row, write_report
 
 PEER_MARK = ("seed_fastapi", "litserve", "mlserver")
 
@@ -62,8 +62,7 @@ def in_process_ms(models: Path, bodies: Path) -> dict[str, float]:
 
 
 def targets(quick: bool, peers: Path, models: Path, bodies: Path) -> list[servers.Target]:
-    mp = [servers.modelport(models, bodies),
-          servers.modelport(models, bodies, prediction_log=False, name=LOG_OFF)]
+    mp = [servers.modelport(models, bodies)]
     if not quick:
         mp.append(servers.modelport(models, bodies, workers=2, name="modelport --workers 2"))
         mp.append(servers.modelport(models, bodies, model_workers=1,
@@ -79,7 +78,43 @@ def targets(quick: bool, peers: Path, models: Path, bodies: Path) -> list[server
     return out
 
 
-LOG_OFF = "modelport (prediction log off)"
+LOG_ON = "modelport (log on, A/B)"
+LOG_OFF = "modelport (log off, A/B)"
+
+
+def log_ab(models: Path, bodies: Path, plan: list[tuple[str, int]], seconds: float,
+           rounds: int) -> list[LogPair]:
+    """The prediction log's cost: the same server with the log on and off, side by side.
+
+    Both servers run at once (the idle one waits on its socket) and each workload alternates
+    between them, ``rounds`` times, the order flipping every round, each run ``seconds /
+    rounds`` long. Why: on a shared machine the load of other processes drifts by more than the
+    log costs between two measurements a few minutes apart; runs seconds apart, in both orders,
+    see the same machine.
+    """
+    on = servers.modelport(models, bodies, name=LOG_ON)
+    off = servers.modelport(models, bodies, prediction_log=False, name=LOG_OFF)
+    pairs: list[LogPair] = []
+    print(f"== prediction log on versus off: {rounds} alternating rounds per workload", flush=True)
+    try:
+        for target in (on, off):
+            target.start(servers.WORK / "logs")
+            for model in ("rf", "logreg"):
+                wrk.run(target.url(model), target.bodies[model], 16, 2, target.auth())
+        for model, c in plan:
+            pair = LogPair(model, c)
+            for i in range(rounds):
+                for target in ((on, off) if i % 2 == 0 else (off, on)):
+                    result = wrk.run(target.url(model), target.bodies[model], c, seconds / rounds,
+                                     target.auth())
+                    (pair.on if target is on else pair.off).append(result)
+            pairs.append(pair)
+            print(f"   {model:7s} c={c:<3d} on/off per round: "
+                  + ", ".join(f"{r:.2f}" for r in pair.ratios()), flush=True)
+    finally:
+        on.stop()
+        off.stop()
+    return pairs
 
 
 def workloads(quick: bool) -> list[tuple[str, int]]:
@@ -99,6 +134,8 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", default=None,
                     help="run only targets whose name contains one of these")
     ap.add_argument("--out", type=Path, default=Path(__file__).with_name("results.md"))
+    ap.add_argument("--log-rounds", type=int, default=4,
+                    help="alternating rounds per workload of the log on/off comparison")
     ap.add_argument("--no-embeddings", action="store_true", help="skip the MiniLM embeddings workload")
     args = ap.parse_args()
     seconds = args.seconds or (4.0 if args.quick else 15.0)
@@ -134,6 +171,10 @@ def main() -> None:
                       f"p99 {result.p99_ms:8.2f} ms  errors {result.errors}", flush=True)
         finally:
             target.stop()
+    pairs: list[LogPair] = []
+    if not args.only or any("log" in o for o in args.only):
+        pairs = log_ab(models, bodies, [(m, c) for m, c in plan if m != "hello"], seconds,
+                       rounds=args.log_rounds)
     meta = {
         "command": "python -m bench.run" + (" --quick" if args.quick else "") +
                    (f" --seconds {args.seconds:g}" if args.seconds else ""),
@@ -145,7 +186,7 @@ def main() -> None:
     embeddings: list[dict[str, Any]] = []
     if not args.no_embeddings and (not args.only or any("embed" in o for o in args.only)):
         embeddings = run_embeddings(seconds)
-    text = write_report(args.out, rows, inproc, meta, PEER_MARK, log_off=LOG_OFF, embeddings=embeddings)
+    text = write_report(args.out, rows, inproc, meta, PEER_MARK, log_pairs=pairs, embeddings=embeddings)
     print(text)
 
 

@@ -78,7 +78,8 @@ async def test_span_tree_of_one_prediction(make_settings: Any, fake_flavors: Non
     assert any(link.context.span_id == record.context.span_id for link in flush.links)
 
     lines = [json.loads(line) for line in json_logs.getvalue().splitlines() if line.startswith("{")]
-    access = [entry for entry in lines if "/api/v1/models/sum/predict" in entry.get("event", "")]
+    access = [entry for entry in lines if entry.get("logger") == "modelport.access"
+              and "/api/v1/models/sum/predict" in entry["event"]]
     assert access and access[0]["trace_id"] == TRACE_ID and access[0]["request_id"] == "traced-1"
 
 
