@@ -52,7 +52,7 @@ _WANTED = frozenset((b"authorization", b"x-api-key", b"x-request-id", b"content-
                      b"cache-control", b"x-request-timeout", b"origin", b"traceparent", b"content-encoding",
                      b"transfer-encoding", b"inference-header-content-length"))
 #: any of these sends the request through the full app
-_HANDOVER = (b"traceparent", b"content-encoding", b"inference-header-content-length")
+_HANDOVER = frozenset((b"traceparent", b"content-encoding", b"inference-header-content-length"))
 
 
 class FastLane:
@@ -75,7 +75,7 @@ class FastLane:
         for key, value in scope["headers"]:
             if key in _WANTED and key not in headers:
                 headers[key] = value
-        if any(h in headers for h in _HANDOVER) or (self.cors and b"origin" in headers):
+        if not _HANDOVER.isdisjoint(headers) or (self.cors and b"origin" in headers):
             return None
         ctype = headers.get(b"content-type")
         if ctype is not None and ctype.split(b";", 1)[0].strip().lower() != _JSON:

@@ -60,7 +60,7 @@ def encode(response: InferenceResponse) -> dict[str, Any]:
     if proba_name is not None:
         proba = outputs[proba_name]
         body["probabilities"] = proba
-        body["confidence"] = proba.max(axis=1) if proba.ndim == 2 else None
+        body["confidence"] = np.maximum.reduce(proba, axis=1) if proba.ndim == 2 else None
     body["latency_ms"] = round(response.latency_ms, 3)
     body["request_id"] = response.request_id
     return body
