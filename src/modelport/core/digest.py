@@ -52,6 +52,10 @@ def _elements(arr: Tensor) -> Iterator[bytes]:
 def digest(inputs: TensorDict) -> str:
     """Hex SHA-256 of the canonical bytes (64 characters): per name in sorted order, the header
     ``name NUL dtype.str NUL shape NUL`` then the values (``tobytes``: C order, any strides)."""
+    if len(inputs) == 1:  # the common case in one call: header and values hashed together
+        for name, arr in inputs.items():
+            if arr.dtype.kind not in "OUS":
+                return hashlib.sha256(_header(name, arr) + arr.tobytes()).hexdigest()
     h = hashlib.sha256()
     for name in sorted(inputs) if len(inputs) > 1 else inputs:
         arr = inputs[name]
