@@ -95,3 +95,21 @@ def test_no_access_lines_above_info() -> None:
         assert stream.getvalue() == ""
     finally:
         logging.getLogger().handlers = []
+
+
+async def test_the_access_line_keeps_its_own_keys_over_bound_ones() -> None:
+    configure_logging("info", "json")
+    stream = _Writes()
+    try:
+        logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
+        structlog.contextvars.bind_contextvars(event="bound", logger="bound", request_id="r-2")
+        try:
+            logs.access_line("GET", "/x", 200, 0.5)
+        finally:
+            structlog.contextvars.unbind_contextvars("event", "logger", "request_id")
+        await asyncio.sleep(0)
+        line = json.loads(stream.getvalue())
+        assert line["event"] == "GET /x 200 0.5ms" and line["logger"] == "modelport.access"
+        assert line["request_id"] == "r-2"
+    finally:
+        logging.getLogger().handlers = []

@@ -67,9 +67,10 @@ class JsonAccessLog:
         return f"{self._prefix}.{int((now - second) * 1e6):06d}Z"
 
     def __call__(self, method: str, path: str, status: int, elapsed_ms: float) -> None:
-        event = {"event": f"{method} {path} {status} {elapsed_ms:.1f}ms", "logger": ACCESS_LOGGER,
-                 **structlog.contextvars.get_contextvars(), "level": "info",
-                 "timestamp": self._timestamp()}
+        # the bound context first: as with structlog's merge, the line's own keys win
+        event = {**structlog.contextvars.get_contextvars(),
+                 "event": f"{method} {path} {status} {elapsed_ms:.1f}ms", "logger": ACCESS_LOGGER,
+                 "level": "info", "timestamp": self._timestamp()}
         pending = self._pending
         pending.append(orjson.dumps(event, default=str))
         if len(pending) == 1:

@@ -3,11 +3,11 @@
 The request path calls :meth:`PredictionRecorder.record`, a list append: it never awaits the
 database nor encodes anything. A background task wakes every ``flush_interval`` (or when a
 batch is full), encodes the buffered records (a slice per pass of the event loop) and
-bulk-inserts them. If the
-insert fails, the rows go to an append-only JSONL spill file and the writer backs off; once an
-insert succeeds again the spill files are replayed. Shutdown flushes the buffer (to the
-database, or to the spill file) before the process exits, so a row is lost only when both the
-database and the disk refuse it: that is counted as ``dropped`` and logged at CRITICAL level.
+bulk-inserts them. If the insert fails, the rows go to an append-only JSONL spill file and the
+writer backs off; once an insert succeeds again the spill files are replayed. Shutdown flushes
+the buffer (to the database, or to the spill file) before the process exits, so a row is lost
+only when both the database and the disk refuse it: that is counted as ``dropped`` and logged
+at CRITICAL level.
 
 The server is one Python process, so every microsecond the writer spends holding the GIL is
 taken from request handling: records become plain tuples (:func:`~modelport.tracking.records.encode_batch`)
