@@ -2,6 +2,9 @@
 
 A registry per :class:`Metrics` lets tests build many apps in one process, and lets the
 multi-process mode swap in a ``MultiProcessCollector`` when ``PROMETHEUS_MULTIPROC_DIR`` is set.
+The metrics every prediction updates on the event loop are :mod:`~modelport.observability.loopmetrics`
+families (no lock per update), except in multi-process mode, which only prometheus-client's own
+metrics take part in.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import os
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from modelport.observability.loopmetrics import LoopCounter, LoopGauge, LoopHistogram
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 
@@ -19,24 +24,20 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.http_requests = Counter(
-            "modelport_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=r
-        )
-        self.http_latency = Histogram(
-            "modelport_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
-            buckets=LATENCY_BUCKETS, registry=r,
-        )
-        self.predictions = Counter(
-            "modelport_predictions_total", "Inference requests by outcome",
-            ["model", "version", "protocol", "outcome"], registry=r,
-        )
-        self.prediction_rows = Counter(
-            "modelport_prediction_rows_total", "Rows predicted", ["model", "version"], registry=r
-        )
-        self.inference_latency = Histogram(
-            "modelport_inference_duration_seconds", "Core inference latency (resolve to outputs)",
-            ["model"], buckets=LATENCY_BUCKETS, registry=r,
-        )
+        loop = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        self.http_requests: Counter | LoopCounter = _counter(
+            loop, "modelport_http_requests_total", "HTTP requests", ["method", "route", "status"], r)
+        self.http_latency: Histogram | LoopHistogram = _histogram(
+            loop, "modelport_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
+            r, LATENCY_BUCKETS)
+        self.predictions: Counter | LoopCounter = _counter(
+            loop, "modelport_predictions_total", "Inference requests by outcome",
+            ["model", "version", "protocol", "outcome"], r)
+        self.prediction_rows: Counter | LoopCounter = _counter(
+            loop, "modelport_prediction_rows_total", "Rows predicted", ["model", "version"], r)
+        self.inference_latency: Histogram | LoopHistogram = _histogram(
+            loop, "modelport_inference_duration_seconds", "Core inference latency (resolve to outputs)",
+            ["model"], r, LATENCY_BUCKETS)
         self.model_load_seconds = Histogram(
             "modelport_model_load_seconds", "Time to load and warm a model version",
             ["model", "version"], buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60), registry=r,
@@ -45,17 +46,15 @@ class Metrics:
             "modelport_models_loaded", "Model versions loaded in memory", registry=r,
             multiprocess_mode="livesum",
         )
-        self.batch_size = Histogram(
-            "modelport_batch_size", "Rows per model call", ["model"], buckets=BATCH_BUCKETS, registry=r
-        )
-        self.queue_wait = Histogram(
-            "modelport_queue_wait_seconds", "Time a request waited before its model call",
-            ["model"], buckets=LATENCY_BUCKETS, registry=r,
-        )
-        self.queue_depth = Gauge(
-            "modelport_queue_depth", "Requests waiting per model", ["model"], registry=r,
-            multiprocess_mode="livesum",
-        )
+        self.batch_size: Histogram | LoopHistogram = _histogram(
+            loop, "modelport_batch_size", "Rows per model call", ["model"], r, BATCH_BUCKETS)
+        self.queue_wait: Histogram | LoopHistogram = _histogram(
+            loop, "modelport_queue_wait_seconds", "Time a request waited before its model call",
+            ["model"], r, LATENCY_BUCKETS)
+        self.queue_depth: Gauge | LoopGauge = (
+            LoopGauge("modelport_queue_depth", "Requests waiting per model", ["model"], r) if loop
+            else Gauge("modelport_queue_depth", "Requests waiting per model", ["model"], registry=r,
+                       multiprocess_mode="livesum"))
 
         # --- tracking: prediction log, cache, live model performance
         self.log_rows = Counter(
@@ -96,3 +95,15 @@ class Metrics:
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
+
+
+def _counter(loop: bool, name: str, doc: str, labels: list[str],
+             registry: CollectorRegistry) -> Counter | LoopCounter:
+    return LoopCounter(name, doc, labels, registry) if loop else Counter(name, doc, labels, registry=registry)
+
+
+def _histogram(loop: bool, name: str, doc: str, labels: list[str], registry: CollectorRegistry,
+               buckets: tuple[float, ...]) -> Histogram | LoopHistogram:
+    if loop:
+        return LoopHistogram(name, doc, labels, registry, buckets)
+    return Histogram(name, doc, labels, buckets=buckets, registry=registry)
