@@ -140,7 +140,7 @@ class Target:
 
 def modelport(models: Path, bodies: Path, *, workers: int = 1, model_workers: int = 0,
               name: str = "modelport", prediction_log: bool = True) -> Target:
-    home = WORK / f"home-{name.replace(' ', '-')}"
+    home = WORK / f"home-{name.replace(' ', '-').replace('/', '-')}"
     exe = Path(sys.executable).with_name("modelport")
     cli = [str(exe)] if exe.exists() else [sys.executable, "-c", "from modelport.cli import main; main()"]
     env = {"MODELPORT_HOME": str(home), "MODELPORT_ALLOW_PICKLE": "true",
