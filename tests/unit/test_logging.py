@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,65 +52,64 @@ class _Writes(io.StringIO):
         return super().write(s)
 
 
-async def test_access_lines_of_one_loop_pass_go_out_in_one_write() -> None:
-    configure_logging("info", "json")
+def json_logs(level: str) -> Iterator[_Writes]:
+    """JSON logging at ``level`` into a stream that counts its writes; handlers removed after."""
+    configure_logging(level, "json")
     stream = _Writes()
+    logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
     try:
-        logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
-        structlog.contextvars.bind_contextvars(request_id="r-1", principal="key:abc")
+        yield stream
+    finally:
+        logging.getLogger().handlers = []
+
+
+@pytest.fixture
+def info_logs() -> Iterator[_Writes]:
+    yield from json_logs("info")
+
+
+@pytest.fixture
+def warning_logs() -> Iterator[_Writes]:
+    yield from json_logs("warning")
+
+
+async def test_access_lines_of_one_loop_pass_go_out_in_one_write(info_logs: _Writes) -> None:
+    structlog.contextvars.bind_contextvars(request_id="r-1", principal="key:abc")
+    try:
         for status in (200, 404, 503):
             logs.access_line("POST", "/api/v1/models/m/predict", status, 1.25)
+    finally:
         structlog.contextvars.unbind_contextvars("request_id", "principal")
-        assert stream.writes == 0  # waiting for the end of this loop pass
-        await asyncio.sleep(0)
-        assert stream.writes == 1
-        lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-        assert [line["event"] for line in lines] == [
-            f"POST /api/v1/models/m/predict {s} 1.2ms" for s in (200, 404, 503)]
-        for line in lines:
-            assert line["logger"] == "modelport.access" and line["level"] == "info"
-            assert line["request_id"] == "r-1" and line["principal"] == "key:abc"
-            stamp = datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00"))
-            assert abs((datetime.now(UTC) - stamp).total_seconds()) < 60
-    finally:
-        logging.getLogger().handlers = []
+    assert info_logs.writes == 0  # waiting for the end of this loop pass
+    await asyncio.sleep(0)
+    assert info_logs.writes == 1
+    lines = [json.loads(line) for line in info_logs.getvalue().splitlines()]
+    assert [line["event"] for line in lines] == [
+        f"POST /api/v1/models/m/predict {s} 1.2ms" for s in (200, 404, 503)]
+    for line in lines:
+        assert line["logger"] == "modelport.access" and line["level"] == "info"
+        assert line["request_id"] == "r-1" and line["principal"] == "key:abc"
+        stamp = datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00"))
+        assert abs((datetime.now(UTC) - stamp).total_seconds()) < 60
 
 
-def test_access_lines_outside_an_event_loop_are_written_at_once() -> None:
-    configure_logging("info", "json")
-    stream = _Writes()
+def test_access_lines_outside_an_event_loop_are_written_at_once(info_logs: _Writes) -> None:
+    logs.access_line("GET", "/x", 200, 0.5)
+    assert json.loads(info_logs.getvalue())["event"] == "GET /x 200 0.5ms"
+
+
+def test_no_access_lines_above_info(warning_logs: _Writes) -> None:
+    logs.access_line("GET", "/x", 200, 0.5)
+    assert warning_logs.getvalue() == ""
+
+
+async def test_the_access_line_keeps_its_own_keys_over_bound_ones(info_logs: _Writes) -> None:
+    structlog.contextvars.bind_contextvars(event="bound", logger="bound", request_id="r-2")
     try:
-        logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
         logs.access_line("GET", "/x", 200, 0.5)
-        assert json.loads(stream.getvalue())["event"] == "GET /x 200 0.5ms"
     finally:
-        logging.getLogger().handlers = []
-
-
-def test_no_access_lines_above_info() -> None:
-    configure_logging("warning", "json")
-    stream = _Writes()
-    try:
-        logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
-        logs.access_line("GET", "/x", 200, 0.5)
-        assert stream.getvalue() == ""
-    finally:
-        logging.getLogger().handlers = []
-
-
-async def test_the_access_line_keeps_its_own_keys_over_bound_ones() -> None:
-    configure_logging("info", "json")
-    stream = _Writes()
-    try:
-        logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
-        structlog.contextvars.bind_contextvars(event="bound", logger="bound", request_id="r-2")
-        try:
-            logs.access_line("GET", "/x", 200, 0.5)
-        finally:
-            structlog.contextvars.unbind_contextvars("event", "logger", "request_id")
-        await asyncio.sleep(0)
-        line = json.loads(stream.getvalue())
-        assert line["event"] == "GET /x 200 0.5ms" and line["logger"] == "modelport.access"
-        assert line["request_id"] == "r-2"
-    finally:
-        logging.getLogger().handlers = []
+        structlog.contextvars.unbind_contextvars("event", "logger", "request_id")
+    await asyncio.sleep(0)
+    line = json.loads(info_logs.getvalue())
+    assert line["event"] == "GET /x 200 0.5ms" and line["logger"] == "modelport.access"
+    assert line["request_id"] == "r-2"

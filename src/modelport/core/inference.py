@@ -65,7 +65,7 @@ class InferenceService:
         info: ModelVersionInfo | None = None
         cached = False
         try:
-            info = await self.registry.resolve(request.model, request.version)
+            info = request.resolved or await self.registry.resolve(request.model, request.version)
             inputs = validate_inputs(info.signature, request.inputs, self.max_rows)
             loaded = await self.manager.get(info)
             outputs, cached = await self._predict(request, info, loaded, inputs, deadline)

@@ -7,10 +7,13 @@ parameters), calls :meth:`InferenceService.infer`, and encodes the :class:`Infer
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from modelport.registry.manifest import ModelVersionInfo
 
 Tensor = npt.NDArray[Any]
 TensorDict = dict[str, Tensor]
@@ -34,6 +37,9 @@ class InferenceRequest:
     principal: str | None = None
     use_cache: bool = True
     deadline: float | None = None  # absolute time.monotonic() after which the work is dropped
+    #: the version the edge already resolved (to read its signature): the core uses the same one
+    #: rather than resolving again, so both agree even if an alias moves in between
+    resolved: ModelVersionInfo | None = None
 
 
 @dataclass(slots=True)

@@ -17,9 +17,10 @@ own metrics write, so :class:`~modelport.observability.metrics.Metrics` uses tho
 
 from __future__ import annotations
 
+import abc
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import ClassVar, Generic, TypeVar
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -73,10 +74,14 @@ class HistogramChild:
         self.sum += amount
 
 
+S = TypeVar("S", CounterChild, GaugeChild)
+
+
 class _Family(Collector, Generic[C]):
     """A labelled metric registered as a collector; children are made once per label set."""
 
-    kind = ""
+    #: the prometheus-client family a scrape renders this metric as
+    family_type: ClassVar[Callable[..., Metric]]
 
     def __init__(self, name: str, documentation: str, labelnames: Sequence[str],
                  registry: CollectorRegistry) -> None:
@@ -97,17 +102,14 @@ class _Family(Collector, Generic[C]):
                 child = self._children[key] = self._child()
         return child
 
-    def remove(self, *values: str) -> None:
-        self._children.pop(tuple(str(v) for v in values), None)
+    @abc.abstractmethod
+    def _child(self) -> C: ...
 
-    def _child(self) -> C:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _add(self, family: Metric, labels: list[str], child: C) -> None: ...
 
     def _family(self) -> Metric:
-        raise NotImplementedError
-
-    def _add(self, family: Metric, labels: list[str], child: C) -> None:
-        raise NotImplementedError
+        return self.family_type(self.name, self.documentation, labels=self.labelnames)
 
     def describe(self) -> Iterable[Metric]:
         return [self._family()]
@@ -119,29 +121,30 @@ class _Family(Collector, Generic[C]):
         yield family
 
 
-class LoopCounter(_Family[CounterChild]):
+class _Scalar(_Family[S]):
+    """A counter or a gauge: one number per child."""
+
+    def _add(self, family: Metric, labels: list[str], child: S) -> None:
+        family.add_metric(labels, child.value)  # type: ignore[attr-defined]
+
+
+class LoopCounter(_Scalar[CounterChild]):
+    family_type = CounterMetricFamily
+
     def _child(self) -> CounterChild:
         return CounterChild()
 
-    def _family(self) -> Metric:
-        return CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
 
-    def _add(self, family: Metric, labels: list[str], child: CounterChild) -> None:
-        family.add_metric(labels, child.value)  # type: ignore[attr-defined]
+class LoopGauge(_Scalar[GaugeChild]):
+    family_type = GaugeMetricFamily
 
-
-class LoopGauge(_Family[GaugeChild]):
     def _child(self) -> GaugeChild:
         return GaugeChild()
 
-    def _family(self) -> Metric:
-        return GaugeMetricFamily(self.name, self.documentation, labels=self.labelnames)
-
-    def _add(self, family: Metric, labels: list[str], child: GaugeChild) -> None:
-        family.add_metric(labels, child.value)  # type: ignore[attr-defined]
-
 
 class LoopHistogram(_Family[HistogramChild]):
+    family_type = HistogramMetricFamily
+
     def __init__(self, name: str, documentation: str, labelnames: Sequence[str],
                  registry: CollectorRegistry, buckets: Sequence[float]) -> None:
         bounds = sorted(float(b) for b in buckets)
@@ -153,9 +156,6 @@ class LoopHistogram(_Family[HistogramChild]):
 
     def _child(self) -> HistogramChild:
         return HistogramChild(self.bounds)
-
-    def _family(self) -> Metric:
-        return HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
 
     def _add(self, family: Metric, labels: list[str], child: HistogramChild) -> None:
         cumulative, buckets = 0, []

@@ -4,6 +4,7 @@ stores rows exactly as the SQLAlchemy insert it replaced did."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import sqlite3
@@ -24,7 +25,7 @@ from modelport.observability.metrics import Metrics
 from modelport.storage import migrate
 from modelport.storage.engine import make_engine, make_session_factory
 from modelport.tracking.bulk import PG_TYPES, SqliteInsert
-from modelport.tracking.log import PredictionRecorder
+from modelport.tracking.log import ENCODE_SLICE, PredictionRecorder
 from modelport.tracking.query import PredictionFilter, PredictionQuery
 from modelport.tracking.records import COLUMNS, PredictionRecord, encode, encode_batch, now
 from modelport.tracking.spill import SpillStore
@@ -262,3 +263,42 @@ def test_postgres_array_types_match_the_table() -> None:
     for c in columns:
         compiled = c.type.compile(dialect=postgresql.dialect()).split("(")[0]
         assert PG_TYPES[c.name] == sql_type[compiled], c.name
+
+
+async def test_a_large_flush_is_encoded_in_slices_and_the_loop_runs_between_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    await migrate.upgrade(engine)
+    metrics = Metrics()
+    recorder = PredictionRecorder(engine, metrics, SpillStore(tmp_path / "spill"), flush_interval=60)
+    n = ENCODE_SLICE * 4 + 3
+    for i in range(n):
+        recorder.record(rec(i))
+    events: list[str] = []
+
+    def encode_slice(records: list[PredictionRecord], stamp: Any) -> list[Any]:
+        events.append(f"slice {len(records)}")
+        return encode_batch(records, stamp)
+
+    monkeypatch.setattr("modelport.tracking.log.encode_batch", encode_slice)
+    stop = asyncio.Event()
+
+    async def other_work() -> None:  # stands for requests served while the log encodes
+        while not stop.is_set():
+            if not events or events[-1] != "turn":
+                events.append("turn")
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    await recorder.flush()
+    stop.set()
+    await task
+    slices = [e for e in events if e.startswith("slice")]
+    assert slices == [f"slice {ENCODE_SLICE}"] * 4 + ["slice 3"]
+    between = "".join("s" if e.startswith("slice") else "t" for e in events)
+    assert "ss" not in between  # the loop ran between every two slices
+    assert value(metrics, "written") == n
+    assert sorted(await stored_ids(engine), key=lambda r: int(r[1:])) == [f"r{i}" for i in range(n)]
+    await recorder.close()
+    await engine.dispose()

@@ -44,6 +44,6 @@ async def predict_file(
     inputs = to_inputs(image, config, info.signature)
     result = await services.inference.infer(InferenceRequest(
         model=name, version=str(info.version), inputs=inputs, request_id=current_request_id(),
-        protocol="rest", principal=principal.id,
+        protocol="rest", principal=principal.id, resolved=info,
     ))
     return FastJSONResponse(encode(result))

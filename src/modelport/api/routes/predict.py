@@ -87,7 +87,7 @@ async def run_predict(services: Any, name: str, rows: list[Any] | np.ndarray[Any
     inference = InferenceRequest(
         model=name, version=version, inputs=rows_to_inputs(rows, info.signature.inputs[0].name),
         request_id=current_request_id(), protocol="rest", principal=principal.id, deadline=deadline,
-        use_cache=use_cache(cache_control),
+        use_cache=use_cache(cache_control), resolved=info,
     )
     result = await until_disconnect(receive, services.inference.infer(inference))
     return dumps(encode(result))

@@ -61,7 +61,7 @@ async def _infer_text(services: Services, name: str, body: TextRequest,
         raise InvalidInput(f"model {name!r} does not take text")
     return await services.inference.infer(InferenceRequest(
         model=name, version=body.version, inputs={spec.name: np.array(texts, dtype=object)},
-        request_id=current_request_id(), protocol="rest", principal=principal.id,
+        request_id=current_request_id(), protocol="rest", principal=principal.id, resolved=info,
     ))
 
 
