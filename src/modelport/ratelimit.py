@@ -24,6 +24,7 @@ from modelport.errors import InvalidInput, RateLimited
 log = logging.getLogger(__name__)
 REDIS_TIMEOUT_S = 0.1
 REDIS_RETRY_AFTER_S = 5.0
+MAX_KEYS = 10_000  # remembered memory-window keys (callers x rates)
 
 
 @functools.lru_cache(maxsize=256)
@@ -87,6 +88,7 @@ class RateLimiter:
         self.memory = FixedWindowRateLimiter(LocalMemoryStorage())
         self.redis = FixedWindowRateLimiter(_redis_storage(redis_url)) if redis_url else None
         self._redis_down_until = 0.0
+        self._keys: dict[tuple[str, tuple[str, ...]], str] = {}
 
     @property
     def using_redis(self) -> bool:
@@ -106,8 +108,19 @@ class RateLimiter:
                 limiter = self.memory
             else:
                 await self._refuse(limiter, item, identifiers)
-        if not await self.memory.hit(item, *identifiers):
+        if not await self._memory_hit(rate, item, identifiers):
             await self._refuse(limiter, item, identifiers)
+
+    async def _memory_hit(self, rate: str, item: RateLimitItem, identifiers: tuple[str, ...]) -> bool:
+        """``FixedWindowRateLimiter.hit`` on the memory storage, the window's key remembered:
+        ``key_for`` joins five strings on every call, a dict lookup finds it again."""
+        keys = self._keys
+        key = keys.get((rate, identifiers))
+        if key is None:
+            if len(keys) >= MAX_KEYS:
+                keys.clear()
+            key = keys[(rate, identifiers)] = item.key_for(*identifiers)
+        return await self.memory.storage.incr(key, item.get_expiry()) <= item.amount
 
     def _redis_failed(self, exc: Exception) -> None:
         if time.monotonic() >= self._redis_down_until:

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     fast_lane: bool = Field(
         default=True, description="answer plain /api/v1 predict requests in pure ASGI (see api/fastlane.py)"
     )
+    gc_threshold: int = Field(
+        default=10_000, ge=1,
+        description="serving process: net allocations between young-generation GC runs (CPython: 700)",
+    )
     fastapi_telemetry: bool = Field(
         default=False, description="FastAPI's native OpenTelemetry middleware (costs ~5% per request)"
     )

@@ -6,8 +6,9 @@ import time
 
 import pytest
 
+from modelport import ratelimit
 from modelport.errors import RateLimited
-from modelport.ratelimit import LocalMemoryStorage, RateLimiter
+from modelport.ratelimit import LocalMemoryStorage, RateLimiter, parse_rate
 
 
 class Clock:
@@ -72,3 +73,25 @@ async def test_limiter_refuses_past_the_limit_and_allows_the_next_window(clock: 
     await limiter.hit("3/second", "principal", "key:2")  # another caller has its own window
     clock.now += 1.01
     await limiter.hit("3/second", "principal", "key:1")
+
+
+async def test_hits_count_in_the_window_limits_names_and_each_rate_has_its_own(clock: Clock) -> None:
+    limiter = RateLimiter()
+    for _ in range(2):
+        await limiter.hit("5/minute", "principal", "key:1")
+    await limiter.hit("7/minute", "principal", "key:1")
+    five = await limiter.memory.get_window_stats(parse_rate("5/minute"), "principal", "key:1")
+    seven = await limiter.memory.get_window_stats(parse_rate("7/minute"), "principal", "key:1")
+    assert (five.remaining, seven.remaining) == (3, 6)
+
+
+async def test_remembered_window_keys_are_bounded(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ratelimit, "MAX_KEYS", 2)
+    limiter = RateLimiter()
+    for caller in ("key:1", "key:2", "key:3"):
+        await limiter.hit("3/second", "principal", caller)
+    assert len(limiter._keys) <= 2
+    for _ in range(2):
+        await limiter.hit("3/second", "principal", "key:1")  # still counted in its window
+    with pytest.raises(RateLimited):
+        await limiter.hit("3/second", "principal", "key:1")

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import SpanContext, Tracer
+from opentelemetry.trace import INVALID_SPAN_CONTEXT, SpanContext, Tracer
 
 from modelport.cache import PredictionCache, cache_key
 from modelport.core.streaming import TokenStream
@@ -45,6 +45,7 @@ class InferenceService:
         self.registry = registry
         self.request_timeout = request_timeout
         self._children: dict[tuple[str, ...], Any] = {}  # metric children per label set
+        self._success: dict[tuple[str, int, str], tuple[Any, Any, Any]] = {}
         self.manager = manager
         self.metrics = metrics
         self.max_rows = max_rows
@@ -86,10 +87,10 @@ class InferenceService:
             raise
         latency = time.perf_counter() - started
         self._record(request, info, outputs, started, None, cached)
-        self._count(request, info, "ok")
-        version = str(info.version)
-        self._child("latency", info.name).observe(latency)
-        self._child("rows", info.name, version).inc(next(iter(inputs.values())).shape[0])
+        ok, latencies, rows = self._success_metrics(info, request.protocol)
+        ok.inc()
+        latencies.observe(latency)
+        rows.inc(next(iter(inputs.values())).shape[0])
         alias = request.version if request.version and not request.version.isdigit() else None
         return InferenceResponse(
             model=info.name, version=info.version, outputs=outputs,
@@ -129,10 +130,10 @@ class InferenceService:
         the log's write rate follows requests, not rows, and a request id finds the call)."""
         if self.recorder is None or not self.recorder.enabled:
             return
-        parent = trace.get_current_span().get_span_context()
-        if not self.traced:
-            self._append(request, info, outputs, started, error, cached, parent, None)
+        if not self.traced:  # no span of ours is current: nothing to link or to take a trace id from
+            self._append(request, info, outputs, started, error, cached, INVALID_SPAN_CONTEXT, None)
             return
+        parent = trace.get_current_span().get_span_context()
         with self.tracer.start_as_current_span("prediction_log.record") as span:
             ctx = span.get_span_context() if span.is_recording() else None
             self._append(request, info, outputs, started, error, cached, parent, ctx)
@@ -200,6 +201,18 @@ class InferenceService:
         if info is None:
             return  # unknown model names are not label values (cardinality)
         self._child("predictions", info.name, str(info.version), request.protocol, outcome).inc()
+
+    def _success_metrics(self, info: ModelVersionInfo, protocol: str) -> tuple[Any, Any, Any]:
+        """(``ok`` predictions counter, latency histogram, rows counter) of a version and protocol,
+        looked up once: label resolution costs more than the updates."""
+        key = (info.name, info.version, protocol)
+        found = self._success.get(key)
+        if found is None:
+            version = str(info.version)
+            found = self._success[key] = (self._child("predictions", info.name, version, protocol, "ok"),
+                                          self._child("latency", info.name),
+                                          self._child("rows", info.name, version))
+        return found
 
     def _child(self, metric: str, *labels: str) -> Any:
         key = (metric, *labels)

@@ -5,6 +5,7 @@ Errors name the input and say what was expected; they never echo the tensor's va
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -23,18 +24,25 @@ def _expected_shape(spec: TensorSpec) -> str:
 
 def _cast(name: str, arr: np.ndarray[Any, Any], spec: TensorSpec) -> np.ndarray[Any, Any]:
     if spec.dtype in ("bytes", "str"):
-        return _text(name, arr if arr.dtype == object else arr.astype(object), spec.dtype)
-    if arr.dtype == object or arr.dtype.kind in "USV":
+        return _text(name, arr if arr.dtype.kind == "O" else arr.astype(object), spec.dtype)
+    if arr.dtype.kind in "OUSV":
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError):
             raise InvalidInput(f"input {name!r} must hold numbers ({spec.dtype})") from None
-    target = np.dtype(spec.dtype)
-    if arr.dtype.kind == "f" and target.kind in "iub" and not np.all(np.mod(arr, 1) == 0):
-        raise InvalidInput(f"input {name!r} must hold integers ({spec.dtype})")
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        raise InvalidInput(f"input {name!r} contains NaN or infinity")
+    target = _dtype(spec.dtype)
+    if arr.dtype.kind == "f":
+        if target.kind in "iub" and not np.all(np.mod(arr, 1) == 0):
+            raise InvalidInput(f"input {name!r} must hold integers ({spec.dtype})")
+        # count_nonzero: the same test as isfinite().all() without ndarray.all's Python wrapper
+        if np.count_nonzero(np.isfinite(arr)) != arr.size:
+            raise InvalidInput(f"input {name!r} contains NaN or infinity")
     return arr if arr.dtype == target else arr.astype(target)
+
+
+@functools.cache
+def _dtype(name: str) -> np.dtype[Any]:
+    return np.dtype(name)
 
 
 def _text(name: str, arr: np.ndarray[Any, Any], dtype: str) -> np.ndarray[Any, Any]:
