@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import INVALID_SPAN_CONTEXT, SpanContext, Tracer
+from opentelemetry.trace import SpanContext, Tracer
 
 from modelport.cache import PredictionCache, cache_key
 from modelport.core.streaming import TokenStream
@@ -130,10 +130,10 @@ class InferenceService:
         the log's write rate follows requests, not rows, and a request id finds the call)."""
         if self.recorder is None or not self.recorder.enabled:
             return
-        if not self.traced:  # no span of ours is current: nothing to link or to take a trace id from
-            self._append(request, info, outputs, started, error, cached, INVALID_SPAN_CONTEXT, None)
+        parent = trace.get_current_span().get_span_context()  # a traceparent's, even with tracing off
+        if not self.traced:
+            self._append(request, info, outputs, started, error, cached, parent, None)
             return
-        parent = trace.get_current_span().get_span_context()
         with self.tracer.start_as_current_span("prediction_log.record") as span:
             ctx = span.get_span_context() if span.is_recording() else None
             self._append(request, info, outputs, started, error, cached, parent, ctx)
