@@ -62,15 +62,15 @@ class SklearnRuntime(Runtime):
             raise UnsafeArtifact("artifact is not a scikit-learn estimator (no predict method)")
         self._has_proba = hasattr(self.model, "predict_proba") and hasattr(self.model, "classes_")
         self._input = self.signature.inputs[0].name if self.signature else "input"
-        self._forest = _is_single_output_forest(self.model)
+        self._forest = ForestProba.for_model(self.model)
         # trees and forests define predict as argmax(predict_proba): one pass gives both
-        self._labels_from_proba = self._forest or _is_single_output_tree(self.model)
+        self._labels_from_proba = self._forest is not None or _is_single_output_tree(self.model)
         self.ready = True
 
     def predict(self, inputs: TensorDict) -> TensorDict:
         x = inputs[self._input] if self._input in inputs else next(iter(inputs.values()))
         if self._labels_from_proba:
-            proba = forest_proba(self.model, x) if self._forest else self.model.predict_proba(x)
+            proba = self._forest(x) if self._forest is not None else self.model.predict_proba(x)
             proba = np.asarray(proba, dtype=np.float64)
             labels = self.model.classes_.take(np.argmax(proba, axis=1), axis=0)
             return {"predictions": np.asarray(labels), "probabilities": proba}
@@ -97,13 +97,6 @@ class SklearnRuntime(Runtime):
                          outputs=outputs)
 
 
-def _is_single_output_forest(model: Any) -> bool:
-    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
-
-    return (type(model) in (RandomForestClassifier, ExtraTreesClassifier)
-            and getattr(model, "n_outputs_", 0) == 1 and hasattr(model, "_validate_X_predict"))
-
-
 def _is_single_output_tree(model: Any) -> bool:
     from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 
@@ -111,18 +104,74 @@ def _is_single_output_tree(model: Any) -> bool:
     return type(model) in (DecisionTreeClassifier, ExtraTreeClassifier) and single
 
 
-def forest_proba(model: Any, x: Any) -> Any:
-    """``predict_proba`` of a forest without joblib's per-call dispatch of one task per tree.
+class ForestProba:
+    """``predict_proba`` of a single-output random forest (or extra trees): one leaf lookup per tree.
 
-    Same trees, same order of summation, so the same numbers; for a single-row request joblib's
-    dispatch costs several times the trees themselves.
+    Why: sklearn's forest dispatches one joblib task per tree and each tree validates its input
+    and builds its output again; for the small batches a server sees, that overhead is several
+    times the trees' own work, and it is Python holding the GIL the event loop needs. Since
+    scikit-learn 1.4 a classification tree's ``predict_proba`` is the class fractions stored in
+    the leaf a row reaches (``tree_.value``), so each tree here is ``tree_.apply`` (sklearn's own
+    Cython traversal) and a ``take`` from that table, summed in sklearn's order and divided as it
+    does: the same numbers, bit for bit. :meth:`for_model` checks that on a probe batch and
+    returns None (sklearn's path then) if they ever differ.
+
+    The input is cast to float32 as sklearn does; anything unexpected (wrong width, a value that
+    overflows float32, a non-array) goes through the forest's own validation, which raises the
+    error sklearn would.
     """
-    x = model._validate_X_predict(x)
-    trees = model.estimators_
-    total = trees[0].predict_proba(x, check_input=False)
-    for tree in trees[1:]:
-        total = total + tree.predict_proba(x, check_input=False)
-    return total / len(trees)
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.n_features = int(model.n_features_in_)
+        n = int(model.n_classes_)
+        self.trees = [(est.tree_, np.ascontiguousarray(est.tree_.value[:, 0, :n], dtype=np.float64))
+                      for est in model.estimators_]
+
+    @classmethod
+    def for_model(cls, model: Any) -> ForestProba | None:
+        """The fast path for ``model`` when it is a single-output forest and agrees with sklearn."""
+        from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+
+        if (type(model) not in (RandomForestClassifier, ExtraTreesClassifier)
+                or getattr(model, "n_outputs_", 0) != 1 or not getattr(model, "estimators_", None)):
+            return None
+        fast = cls(model)
+        probe = fast.probe()
+        return fast if np.array_equal(fast(probe), model.predict_proba(probe)) else None
+
+    def probe(self, rows: int = 32) -> np.ndarray[Any, Any]:
+        """Rows whose features sit on the trees' own split thresholds, so they reach many leaves."""
+        by_feature: list[list[float]] = [[] for _ in range(self.n_features)]
+        for tree, _ in self.trees:
+            for feature, threshold in zip(tree.feature, tree.threshold, strict=True):
+                if feature >= 0:
+                    by_feature[feature].append(float(threshold))
+        out = np.zeros((rows, self.n_features), dtype=np.float64)
+        for f, values in enumerate(by_feature):
+            if values:
+                picked = np.sort(np.asarray(values))[np.linspace(0, len(values) - 1, rows).astype(int)]
+                out[:, f] = np.random.default_rng(f).permutation(picked)
+        return out
+
+    def __call__(self, x: Any) -> np.ndarray[Any, Any]:
+        x32 = self._prepare(x)
+        pairs = iter(self.trees)
+        tree, table = next(pairs)
+        total: np.ndarray[Any, Any] = table.take(tree.apply(x32), axis=0)
+        for tree, table in pairs:
+            total += table.take(tree.apply(x32), axis=0)
+        total /= len(self.trees)
+        return total
+
+    def _prepare(self, x: Any) -> Any:
+        if (isinstance(x, np.ndarray) and x.ndim == 2 and x.shape[1] == self.n_features
+                and x.dtype.kind in "fiu"):
+            with np.errstate(over="ignore"):  # an overflow is refused just below, as sklearn does
+                x32 = np.ascontiguousarray(x, dtype=np.float32)
+            if np.count_nonzero(np.isfinite(x32)) == x32.size:
+                return x32
+        return self.model._validate_X_predict(x)
 
 
 def _dtype_name(dtype: np.dtype[Any]) -> str:

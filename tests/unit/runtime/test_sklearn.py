@@ -1,0 +1,91 @@
+"""The scikit-learn runtime answers exactly what the estimator's own predict/predict_proba give."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris
+from sklearn.ensemble import ExtraTreesClassifier, GradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
+
+from modelport.runtime.sklearn import ForestProba, SklearnRuntime
+
+
+def runtime_for(model: Any, tmp_path: Path) -> SklearnRuntime:
+    path = tmp_path / "model.joblib"
+    joblib.dump(model, path)
+    runtime = SklearnRuntime(path, None, {"allow_pickle": True})
+    runtime.load()
+    return runtime
+
+
+FORESTS = [
+    ("breast_cancer", lambda: RandomForestClassifier(n_estimators=30, random_state=0)),
+    ("iris", lambda: RandomForestClassifier(n_estimators=20, max_depth=4, random_state=1)),
+    ("digits", lambda: ExtraTreesClassifier(n_estimators=15, random_state=2)),
+]
+DATA = {"breast_cancer": load_breast_cancer, "iris": load_iris, "digits": load_digits}
+
+
+@pytest.mark.parametrize(("dataset", "make"), FORESTS, ids=[d for d, _ in FORESTS])
+def test_forest_answers_are_sklearns_bit_for_bit(dataset: str, make: Any, tmp_path: Path) -> None:
+    x, y = DATA[dataset](return_X_y=True)
+    model = make().fit(x, y)
+    runtime = runtime_for(model, tmp_path)
+    assert runtime._forest is not None  # the fast path is the one under test
+    rng = np.random.default_rng(0)
+    for rows in (1, 7, 64, len(x)):
+        batch = x[rng.choice(len(x), rows, replace=False)]
+        out = runtime.predict({"input": batch})
+        assert np.array_equal(out["probabilities"], model.predict_proba(batch))
+        assert np.array_equal(out["predictions"], model.predict(batch))
+
+
+def test_string_labels_float32_int_and_fortran_inputs(tmp_path: Path) -> None:
+    x, y = load_iris(return_X_y=True)
+    names = np.asarray(["setosa", "versicolor", "virginica"])[y]
+    model = RandomForestClassifier(n_estimators=10, random_state=0).fit(x, names)
+    runtime = runtime_for(model, tmp_path)
+    for batch in (x[:9].astype(np.float32), np.rint(x[:9]).astype(np.int64), np.asfortranarray(x[:9])):
+        out = runtime.predict({"input": batch})
+        assert np.array_equal(out["probabilities"], model.predict_proba(batch))
+        assert list(out["predictions"]) == list(model.predict(batch))
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")  # sklearn's own cast
+def test_forest_refuses_what_sklearn_refuses(tmp_path: Path) -> None:
+    x, y = load_iris(return_X_y=True)
+    runtime = runtime_for(RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y), tmp_path)
+    with pytest.raises(ValueError, match="features"):
+        runtime.predict({"input": x[:2, :3]})
+    too_big = x[:2].copy()
+    too_big[0, 0] = 1e300  # finite in float64, infinite once cast to the trees' float32
+    with pytest.raises(ValueError, match="too large"):
+        runtime.predict({"input": too_big})
+
+
+def test_fast_path_only_where_it_is_exact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    x, y = load_iris(return_X_y=True)
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y)
+    assert ForestProba.for_model(forest) is not None
+    multi = RandomForestClassifier(n_estimators=5, random_state=0).fit(x, np.stack([y, y[::-1]], axis=1))
+    assert ForestProba.for_model(multi) is None
+    assert ForestProba.for_model(GradientBoostingClassifier(n_estimators=5).fit(x, y)) is None
+    # a table that no longer matches sklearn (as if a release changed what leaves store): refused
+    monkeypatch.setattr(ForestProba, "__call__", lambda self, x: np.zeros((len(x), 3)))
+    assert ForestProba.for_model(forest) is None
+
+
+@pytest.mark.parametrize("make", [lambda: DecisionTreeClassifier(random_state=0),
+                                  lambda: LogisticRegression(max_iter=500)], ids=["tree", "logreg"])
+def test_other_classifiers_answer_predict_and_proba(make: Any, tmp_path: Path) -> None:
+    x, y = load_iris(return_X_y=True)
+    model = make().fit(x, y)
+    out = runtime_for(model, tmp_path).predict({"input": x[:20]})
+    assert np.array_equal(out["predictions"], model.predict(x[:20]))
+    assert np.array_equal(out["probabilities"], model.predict_proba(x[:20]))
