@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
+from modelport.http1 import protocol_class
 from modelport.observability.logging import configure_logging
 from modelport.settings import Settings
 from modelport.shutdown import exit_cleanly_on_signal
@@ -25,21 +26,22 @@ def banner(settings: Settings) -> str:
 
 
 def run_server(settings: Settings, *, workers: int = 1) -> None:
-    """uvicorn with uvloop and httptools; no ``Server: uvicorn`` header (it tells every client
-    which software answers, and is one more header to write per response)."""
+    """uvicorn with uvloop and httptools (one write per sized response: :mod:`modelport.http1`); no
+    ``Server: uvicorn`` header (it tells every client which software answers, and is one more
+    header to write per response)."""
     configure_logging(settings.log_level, settings.log_format)
     exit_cleanly_on_signal()
     print(banner(settings), flush=True)
     if workers > 1:
         uvicorn.run("modelport.server:factory", factory=True, host=settings.host, port=settings.port,
-                    workers=workers, loop="uvloop", http="httptools", log_config=None,
+                    workers=workers, loop="uvloop", http=protocol_class(), log_config=None,
                     access_log=False, server_header=False,
                     timeout_graceful_shutdown=int(settings.shutdown_grace_s))
         return
     from modelport.app import create_app
 
     uvicorn.run(create_app(settings, freeze_gc=True), host=settings.host, port=settings.port, loop="uvloop",
-                http="httptools", log_config=None, access_log=False, server_header=False,
+                http=protocol_class(), log_config=None, access_log=False, server_header=False,
                 timeout_graceful_shutdown=int(settings.shutdown_grace_s))
 
 
