@@ -21,16 +21,18 @@ class Row:
 
 
 @dataclass
-class LogPair:
-    """One workload of the log on/off comparison: the runs of each, round by round."""
+class Alternating:
+    """Two servers' runs of one workload, round by round, alternating; ``first`` over ``second``."""
 
     model: str
     connections: int
-    on: list[Result] = field(default_factory=list)
-    off: list[Result] = field(default_factory=list)
+
+    def sides(self) -> tuple[list[Result], list[Result]]:
+        raise NotImplementedError
 
     def ratios(self) -> list[float]:
-        return [a.rps / b.rps for a, b in zip(self.on, self.off, strict=False) if b.rps > 0]
+        first, second = self.sides()
+        return [a.rps / b.rps for a, b in zip(first, second, strict=False) if b.rps > 0]
 
     def ratio(self) -> float:
         ratios = self.ratios()
@@ -38,20 +40,25 @@ class LogPair:
 
 
 @dataclass
-class CeilingPair:
-    """modelport against the bare hello app, both running, runs alternating round by round."""
+class LogPair(Alternating):
+    """One workload of the log on/off comparison."""
 
-    model: str
-    connections: int
+    on: list[Result] = field(default_factory=list)
+    off: list[Result] = field(default_factory=list)
+
+    def sides(self) -> tuple[list[Result], list[Result]]:
+        return self.on, self.off
+
+
+@dataclass
+class CeilingPair(Alternating):
+    """modelport against the bare hello app, both running."""
+
     mine: list[Result] = field(default_factory=list)
     hello: list[Result] = field(default_factory=list)
 
-    def ratios(self) -> list[float]:
-        return [a.rps / b.rps for a, b in zip(self.mine, self.hello, strict=False) if b.rps > 0]
-
-    def ratio(self) -> float:
-        ratios = self.ratios()
-        return statistics.median(ratios) if ratios else float("nan")
+    def sides(self) -> tuple[list[Result], list[Result]]:
+        return self.mine, self.hello
 
 
 def _f(x: float, digits: int = 1) -> str:

@@ -114,7 +114,8 @@ class ForestProba:
     the leaf a row reaches (``tree_.value``), so each tree here is ``tree_.apply`` (sklearn's own
     Cython traversal) and a ``take`` from that table, summed in sklearn's order and divided as it
     does: the same numbers, bit for bit. :meth:`for_model` checks that on a probe batch and
-    returns None (sklearn's path then) if they ever differ.
+    returns None (sklearn's path then) if they ever differ. The tables are views of the trees'
+    own arrays (single output: ``value[:, 0, :]`` is contiguous), so they cost no memory.
 
     The input is cast to float32 as sklearn does; anything unexpected (wrong width, a value that
     overflows float32, a non-array) goes through the forest's own validation, which raises the
@@ -141,17 +142,23 @@ class ForestProba:
         return fast if np.array_equal(fast(probe), model.predict_proba(probe)) else None
 
     def probe(self, rows: int = 32) -> np.ndarray[Any, Any]:
-        """Rows whose features sit on the trees' own split thresholds, so they reach many leaves."""
-        by_feature: list[list[float]] = [[] for _ in range(self.n_features)]
-        for tree, _ in self.trees:
-            for feature, threshold in zip(tree.feature, tree.threshold, strict=True):
-                if feature >= 0:
-                    by_feature[feature].append(float(threshold))
+        """Rows whose features sit on the trees' own split thresholds, so they reach many leaves.
+
+        Vectorised: a large forest has millions of nodes, and this runs at every load.
+        """
+        features = np.concatenate([tree.feature for tree, _ in self.trees])
+        thresholds = np.concatenate([tree.threshold for tree, _ in self.trees])
+        split = features >= 0  # leaves have feature -2
+        order = np.lexsort((thresholds[split], features[split]))
+        features, thresholds = features[split][order], thresholds[split][order]
+        wanted = np.arange(self.n_features)
+        starts = np.searchsorted(features, wanted, side="left")
+        ends = np.searchsorted(features, wanted, side="right")
         out = np.zeros((rows, self.n_features), dtype=np.float64)
-        for f, values in enumerate(by_feature):
-            if values:
-                picked = np.sort(np.asarray(values))[np.linspace(0, len(values) - 1, rows).astype(int)]
-                out[:, f] = np.random.default_rng(f).permutation(picked)
+        rng = np.random.default_rng(0)
+        for f in np.flatnonzero(ends > starts):
+            picked = thresholds[np.linspace(starts[f], ends[f] - 1, rows).astype(np.intp)]
+            out[:, f] = rng.permutation(picked)
         return out
 
     def __call__(self, x: Any) -> np.ndarray[Any, Any]:

@@ -72,7 +72,11 @@ def test_forest_refuses_what_sklearn_refuses(tmp_path: Path) -> None:
 def test_fast_path_only_where_it_is_exact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     x, y = load_iris(return_X_y=True)
     forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y)
-    assert ForestProba.for_model(forest) is not None
+    fast = ForestProba.for_model(forest)
+    assert fast is not None
+    # the leaf tables are the trees' own arrays, not copies
+    trees = zip(fast.trees, forest.estimators_, strict=True)
+    assert all(np.shares_memory(table, est.tree_.value) for (_, table), est in trees)
     multi = RandomForestClassifier(n_estimators=5, random_state=0).fit(x, np.stack([y, y[::-1]], axis=1))
     assert ForestProba.for_model(multi) is None
     assert ForestProba.for_model(GradientBoostingClassifier(n_estimators=5).fit(x, y)) is None
