@@ -3,12 +3,13 @@
 Why: uvicorn writes the status line and headers when the app sends ``http.response.start`` and
 the body when it sends ``http.response.body``: two ``send`` system calls per response, and on
 loopback each wakes the client. For a prediction the head and body are ready together, and the
-second system call was the largest single cost left on the hot path (``py-spy`` under
-``wrk -c64``). Here, when the response declares a ``Content-Length`` (so no streaming, no
-chunked encoding) and the request is not ``HEAD``, the head is kept back until the body's first
-message and both go out in one write; uvicorn's own code still builds, checks and accounts for
-every byte. Anything else (streamed or chunked responses, ``HEAD``, websockets) is uvicorn's
-path unchanged. ``tests/unit/test_http1.py`` checks the bytes on the wire against uvicorn's own.
+socket writes were the largest single item of the hot path's profile (``py-spy`` under
+``wrk -c64``; one write fewer measured +4 % logreg req/s side by side). Here, when the response
+declares a ``Content-Length`` (so no streaming, no chunked encoding) and the request is not
+``HEAD``, the head is kept back until the body's first message and both go out in one write;
+uvicorn's own code still builds, checks and accounts for every byte. Anything else (streamed or
+chunked responses, ``HEAD``, websockets) is uvicorn's path unchanged.
+``tests/unit/test_http1.py`` checks the bytes on the wire against uvicorn's own.
 
 This leans on uvicorn's internals (``RequestResponseCycle.send`` writes through
 ``self.transport``): :func:`protocol_class` returns the stock protocol when they are not what this

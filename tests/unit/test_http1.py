@@ -154,5 +154,14 @@ def test_a_sized_response_is_one_write(method: str, sized: bool, writes: int) ->
         assert len(stock.writes) == 2  # what the one write replaces
 
 
-def test_protocol_class_is_ours_on_this_uvicorn() -> None:
+def test_protocol_class_is_ours_on_this_uvicorn(monkeypatch: pytest.MonkeyPatch) -> None:
     assert protocol_class() is OneWriteProtocol
+
+    class Reshaped:  # a uvicorn whose cycle no longer writes through self.transport
+        def __init__(self) -> None:
+            self.stream = None
+
+        async def send(self, message: Any) -> None: ...
+
+    monkeypatch.setattr("modelport.http1.RequestResponseCycle", Reshaped)
+    assert protocol_class() == "httptools"
