@@ -13,7 +13,7 @@ from sklearn.ensemble import ExtraTreesClassifier, GradientBoostingClassifier, R
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
-from modelport.runtime.sklearn import ForestProba, SklearnRuntime
+from modelport.runtime.sklearn import ForestProba, LogisticProba, SklearnRuntime
 
 
 def runtime_for(model: Any, tmp_path: Path) -> SklearnRuntime:
@@ -93,3 +93,40 @@ def test_other_classifiers_answer_predict_and_proba(make: Any, tmp_path: Path) -
     out = runtime_for(model, tmp_path).predict({"input": x[:20]})
     assert np.array_equal(out["predictions"], model.predict(x[:20]))
     assert np.array_equal(out["probabilities"], model.predict_proba(x[:20]))
+
+
+def standardised(dataset: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The dataset scaled to unit variance, so a logistic regression converges in a few steps."""
+    x, y = DATA[dataset](return_X_y=True)
+    return (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-9), y
+
+
+@pytest.mark.parametrize("dataset", ["breast_cancer", "iris", "digits"])
+def test_logistic_answers_are_sklearns_bit_for_bit(dataset: str, tmp_path: Path) -> None:
+    x, y = standardised(dataset)
+    model = LogisticRegression(max_iter=1000).fit(x, y)
+    runtime = runtime_for(model, tmp_path)
+    assert runtime._logistic is not None  # the one-pass path is the one under test
+    rng = np.random.default_rng(1)
+    for rows in (1, 5, 64, len(x)):
+        batch = x[rng.choice(len(x), rows, replace=False)]
+        out = runtime.predict({"input": batch})
+        assert np.array_equal(out["predictions"], model.predict(batch))
+        assert np.array_equal(out["probabilities"], model.predict_proba(batch))
+        assert out["probabilities"].flags.c_contiguous  # orjson serialises C-ordered arrays only
+    far = x[:3] * 1e6  # scores far into saturation
+    assert np.array_equal(runtime.predict({"input": far})["probabilities"], model.predict_proba(far))
+
+
+def test_logistic_string_labels_and_refusals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    x, y = standardised("breast_cancer")
+    names = np.asarray(["benign", "malignant"])[y]
+    model = LogisticRegression(max_iter=1000).fit(x, names)
+    runtime = runtime_for(model, tmp_path)
+    assert list(runtime.predict({"input": x[:10]})["predictions"]) == list(model.predict(x[:10]))
+    with pytest.raises(ValueError, match="features"):
+        runtime.predict({"input": x[:2, :4]})
+    # a release that derives the probabilities differently: sklearn's own two calls are used
+    wrong = lambda self, x: (self.model.predict(x), np.zeros((len(x), 2)))  # noqa: E731
+    monkeypatch.setattr(LogisticProba, "__call__", wrong)
+    assert LogisticProba.for_model(model) is None
