@@ -198,8 +198,13 @@ class LogisticProba:
     """
 
     def __init__(self, model: Any) -> None:
+        from scipy.special import expit
+        from sklearn.utils.extmath import softmax
+
         self.model = model
         self.classes = model.classes_
+        self.expit = expit
+        self.softmax = softmax
 
     @classmethod
     def for_model(cls, model: Any) -> LogisticProba | None:
@@ -221,15 +226,12 @@ class LogisticProba:
         return rng.standard_normal((rows, int(self.model.coef_.shape[1]))) * scale
 
     def __call__(self, x: Any) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        from scipy.special import expit
-        from sklearn.utils.extmath import softmax
-
         scores = self.model.decision_function(x)
         if scores.ndim == 1:
             labels = self.classes.take((scores > 0).astype(np.intp), axis=0)
-            p = expit(scores)
+            p = self.expit(scores)
             return labels, np.stack([1 - p, p], axis=1)
-        return self.classes.take(np.argmax(scores, axis=1), axis=0), softmax(scores, copy=False)
+        return self.classes.take(np.argmax(scores, axis=1), axis=0), self.softmax(scores, copy=False)
 
 
 def _dtype_name(dtype: np.dtype[Any]) -> str:

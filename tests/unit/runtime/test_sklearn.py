@@ -24,6 +24,17 @@ def runtime_for(model: Any, tmp_path: Path) -> SklearnRuntime:
     return runtime
 
 
+def assert_answers_like_sklearn(runtime: SklearnRuntime, model: Any, x: np.ndarray[Any, Any]) -> None:
+    """Random batches of 1, a few, 64 and every row: labels and probabilities equal bit for bit."""
+    rng = np.random.default_rng(0)
+    for rows in (1, 7, 64, len(x)):
+        batch = x[rng.choice(len(x), rows, replace=False)]
+        out = runtime.predict({"input": batch})
+        assert np.array_equal(out["predictions"], model.predict(batch))
+        assert np.array_equal(out["probabilities"], model.predict_proba(batch))
+        assert out["probabilities"].flags.c_contiguous  # orjson serialises C-ordered arrays only
+
+
 FORESTS = [
     ("breast_cancer", lambda: RandomForestClassifier(n_estimators=30, random_state=0)),
     ("iris", lambda: RandomForestClassifier(n_estimators=20, max_depth=4, random_state=1)),
@@ -38,12 +49,7 @@ def test_forest_answers_are_sklearns_bit_for_bit(dataset: str, make: Any, tmp_pa
     model = make().fit(x, y)
     runtime = runtime_for(model, tmp_path)
     assert runtime._forest is not None  # the fast path is the one under test
-    rng = np.random.default_rng(0)
-    for rows in (1, 7, 64, len(x)):
-        batch = x[rng.choice(len(x), rows, replace=False)]
-        out = runtime.predict({"input": batch})
-        assert np.array_equal(out["probabilities"], model.predict_proba(batch))
-        assert np.array_equal(out["predictions"], model.predict(batch))
+    assert_answers_like_sklearn(runtime, model, x)
 
 
 def test_string_labels_float32_int_and_fortran_inputs(tmp_path: Path) -> None:
@@ -107,13 +113,7 @@ def test_logistic_answers_are_sklearns_bit_for_bit(dataset: str, tmp_path: Path)
     model = LogisticRegression(max_iter=1000).fit(x, y)
     runtime = runtime_for(model, tmp_path)
     assert runtime._logistic is not None  # the one-pass path is the one under test
-    rng = np.random.default_rng(1)
-    for rows in (1, 5, 64, len(x)):
-        batch = x[rng.choice(len(x), rows, replace=False)]
-        out = runtime.predict({"input": batch})
-        assert np.array_equal(out["predictions"], model.predict(batch))
-        assert np.array_equal(out["probabilities"], model.predict_proba(batch))
-        assert out["probabilities"].flags.c_contiguous  # orjson serialises C-ordered arrays only
+    assert_answers_like_sklearn(runtime, model, x)
     far = x[:3] * 1e6  # scores far into saturation
     assert np.array_equal(runtime.predict({"input": far})["probabilities"], model.predict_proba(far))
 
