@@ -141,9 +141,13 @@ class ForestProba:
         if (type(model) not in (RandomForestClassifier, ExtraTreesClassifier)
                 or getattr(model, "n_outputs_", 0) != 1 or not getattr(model, "estimators_", None)):
             return None
-        fast = cls(model)
-        probe = fast.probe()
-        return fast if np.array_equal(fast(probe), model.predict_proba(probe)) else None
+        try:
+            fast = cls(model)
+            probe = fast.probe()
+            same = np.array_equal(fast(probe), model.predict_proba(probe))
+        except Exception:  # noqa: BLE001 (an optional fast path never fails a load: sklearn's path then)
+            return None
+        return fast if same else None
 
     def probe(self, rows: int = 32) -> np.ndarray[Any, Any]:
         """Rows whose features sit on the trees' own split thresholds, so they reach many leaves.
@@ -212,11 +216,14 @@ class LogisticProba:
 
         if type(model) is not LogisticRegression or not hasattr(model, "coef_"):
             return None
-        fast = cls(model)
-        probe = fast.probe()
-        labels, proba = fast(probe)
-        same = (np.array_equal(labels, model.predict(probe))
-                and np.array_equal(proba, model.predict_proba(probe)))
+        try:
+            fast = cls(model)
+            probe = fast.probe()
+            labels, proba = fast(probe)
+            same = (np.array_equal(labels, model.predict(probe))
+                    and np.array_equal(proba, model.predict_proba(probe)))
+        except Exception:  # noqa: BLE001 (an optional fast path never fails a load: sklearn's path then)
+            return None
         return fast if same else None
 
     def probe(self, rows: int = 32) -> np.ndarray[Any, Any]:

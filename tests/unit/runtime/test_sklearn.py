@@ -130,3 +130,21 @@ def test_logistic_string_labels_and_refusals(tmp_path: Path, monkeypatch: pytest
     wrong = lambda self, x: (self.model.predict(x), np.zeros((len(x), 2)))  # noqa: E731
     monkeypatch.setattr(LogisticProba, "__call__", wrong)
     assert LogisticProba.for_model(model) is None
+
+
+def test_a_failing_check_falls_back_to_sklearn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model the fast paths cannot probe (say, a sparsified coefficient matrix a release handles
+    differently) still loads, and answers through sklearn's own calls."""
+    x, y = load_iris(return_X_y=True)
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y)
+    logistic = LogisticRegression(max_iter=500).fit(x, y)
+
+    def broken(self: Any, rows: int = 32) -> Any:
+        raise TypeError("cannot build a probe")
+
+    monkeypatch.setattr(ForestProba, "probe", broken)
+    monkeypatch.setattr(LogisticProba, "probe", broken)
+    for model in (forest, logistic):
+        runtime = runtime_for(model, tmp_path)
+        assert runtime._forest is None and runtime._logistic is None
+        assert_answers_like_sklearn(runtime, model, x)
