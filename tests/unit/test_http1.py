@@ -16,7 +16,7 @@ import uvicorn
 from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
-from modelport.http1 import OneWriteCycle, OneWriteProtocol, protocol_class
+from modelport.http1 import WHOLE_RESPONSE, OneWriteCycle, OneWriteProtocol, protocol_class
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -45,6 +45,14 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.body", "body": b"first", "more_body": True})
         await asyncio.sleep(0.02)
         await send({"type": "http.response.body", "body": b"second"})
+    elif path == "/whole":  # the whole-response extension where the server offers it
+        headers = b"content-type: text/plain\r\nx-thing: 1\r\n"
+        if WHOLE_RESPONSE in scope.get("extensions", {}):
+            await send({"type": WHOLE_RESPONSE, "status": 201, "headers": headers, "body": b"all at once"})
+        else:  # what the extension stands for, as plain ASGI
+            await send({"type": "http.response.start", "status": 201, "headers": [
+                (b"content-type", b"text/plain"), (b"x-thing", b"1"), (b"content-length", b"11")]})
+            await send({"type": "http.response.body", "body": b"all at once"})
     elif path == "/empty":
         await send({"type": "http.response.start", "status": 204, "headers": [(b"content-length", b"0")]})
         await send({"type": "http.response.body", "body": b""})
@@ -54,10 +62,10 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 @contextmanager
-def serving(http: Any) -> Iterator[int]:
+def serving(http: Any, asgi: Any = app) -> Iterator[int]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, http=http, loop="asyncio", lifespan="off", log_config=None,
+    config = uvicorn.Config(asgi, http=http, loop="asyncio", lifespan="off", log_config=None,
                             access_log=False, date_header=False, server_header=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -94,7 +102,10 @@ REQUESTS = [
     b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n",
     b"HEAD /sized HTTP/1.1\r\nHost: x\r\n\r\n",
     b"GET /empty HTTP/1.1\r\nHost: x\r\n\r\n",
-    b"GET /missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    b"POST /whole HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi",
+    b"HEAD /whole HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /missing HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /whole HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
 ]
 
 
@@ -106,6 +117,23 @@ def test_same_bytes_on_the_wire_as_uvicorns_protocol() -> None:
     assert ours == stock
     assert ours.count(b"HTTP/1.1 ") == len(REQUESTS)
     assert b"0123456789" in ours and b"first" in ours and b"second" in ours
+    assert ours.count(b"all at once") == 2  # GET and POST, not HEAD
+    assert ours.endswith(b"all at once")  # the connection closed after the Connection: close one
+
+
+def test_the_whole_response_extension_is_offered_by_our_protocol_only() -> None:
+    seen: dict[str, Any] = {}
+
+    async def probe(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            seen["extensions"] = scope.get("extensions", {})
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body"})
+
+    for http, offered in (("httptools", False), (OneWriteProtocol, True)):
+        with serving(http, probe) as port:
+            exchange(port, [b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"])
+        assert (WHOLE_RESPONSE in seen["extensions"]) is offered
 
 
 class Recorder:
@@ -165,3 +193,43 @@ def test_protocol_class_is_ours_on_this_uvicorn(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr("modelport.http1.RequestResponseCycle", Reshaped)
     assert protocol_class() == "httptools"
+
+
+def whole_cycle(cls: type[RequestResponseCycle], transport: Recorder, *, keep_alive: bool = True,
+                done: list[str] | None = None) -> RequestResponseCycle:
+    c = cycle(cls, transport)
+    c.default_headers = [(b"date", b"Sun, 22 Nov 2026 13:00:00 GMT"), (b"x-server", b"a")]
+    c.keep_alive = keep_alive
+    c.on_response = lambda: (done if done is not None else []).append("done")
+    return c
+
+
+@pytest.mark.parametrize("keep_alive", [True, False], ids=["keep-alive", "close"])
+def test_a_whole_response_is_the_same_bytes_in_one_write(keep_alive: bool) -> None:
+    stock, ours, done = Recorder(), Recorder(), []
+    headers = [(b"content-type", b"application/json"), (b"x-request-id", b"r1"), (b"content-length", b"2")]
+    respond(whole_cycle(RequestResponseCycle, stock, keep_alive=keep_alive), headers, b"{}")
+    c = whole_cycle(OneWriteCycle, ours, keep_alive=keep_alive, done=done)
+    asyncio.run(c.send({"type": WHOLE_RESPONSE, "status": 200, "body": b"{}",
+                        "headers": b"content-type: application/json\r\nx-request-id: r1\r\n"}))
+    assert ours.writes == [b"".join(stock.writes)]
+    assert c.response_started and c.response_complete and c.message_event.is_set()
+    assert done == ["done"]  # uvicorn's on_response: the next pipelined request, the keep-alive timer
+
+
+def test_a_whole_response_after_the_start_is_refused_and_nothing_after_a_disconnect() -> None:
+    transport = Recorder()
+    c = whole_cycle(OneWriteCycle, transport)
+    whole = {"type": WHOLE_RESPONSE, "status": 200, "headers": b"", "body": b"x"}
+
+    async def started_then_whole() -> None:
+        await c.send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1")]})
+        await c.send(whole)
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(started_then_whole())
+    gone, done = Recorder(), []
+    c = whole_cycle(OneWriteCycle, gone, done=done)
+    c.disconnected = True
+    asyncio.run(c.send(whole))
+    assert gone.writes == [] and done == []

@@ -16,6 +16,7 @@ import structlog
 
 from modelport.app import create_app
 from modelport.observability import logging as logs
+from modelport.observability.context import principal_var, request_id_var, trace_id_var
 from modelport.observability.logging import configure_logging
 
 
@@ -74,12 +75,13 @@ def warning_logs() -> Iterator[_Writes]:
 
 
 async def test_access_lines_of_one_loop_pass_go_out_in_one_write(info_logs: _Writes) -> None:
-    structlog.contextvars.bind_contextvars(request_id="r-1", principal="key:abc")
+    tokens = request_id_var.set("r-1"), principal_var.set("key:abc")
     try:
         for status in (200, 404, 503):
             logs.access_line("POST", "/api/v1/models/m/predict", status, 1.25)
     finally:
-        structlog.contextvars.unbind_contextvars("request_id", "principal")
+        request_id_var.reset(tokens[0])
+        principal_var.reset(tokens[1])
     assert info_logs.writes == 0  # waiting for the end of this loop pass
     await asyncio.sleep(0)
     assert info_logs.writes == 1
@@ -103,13 +105,24 @@ def test_no_access_lines_above_info(warning_logs: _Writes) -> None:
     assert warning_logs.getvalue() == ""
 
 
-async def test_the_access_line_keeps_its_own_keys_over_bound_ones(info_logs: _Writes) -> None:
-    structlog.contextvars.bind_contextvars(event="bound", logger="bound", request_id="r-2")
+async def test_every_line_of_a_request_carries_its_context(info_logs: _Writes) -> None:
+    """The access line and any other line logged during the request: request id, principal and
+    trace id from the request's contextvars; a line's own keys win."""
+    tokens = request_id_var.set("r-2"), principal_var.set("user:ann"), trace_id_var.set("ab" * 16)
     try:
         logs.access_line("GET", "/x", 200, 0.5)
+        logging.getLogger("modelport.somewhere").warning("careful")
+        structlog.get_logger("modelport.elsewhere").warning("own keys", request_id="mine")
     finally:
-        structlog.contextvars.unbind_contextvars("event", "logger", "request_id")
+        request_id_var.reset(tokens[0])
+        principal_var.reset(tokens[1])
+        trace_id_var.reset(tokens[2])
+    logs.access_line("GET", "/y", 200, 0.5)  # after the request: no context
     await asyncio.sleep(0)
-    line = json.loads(info_logs.getvalue())
-    assert line["event"] == "GET /x 200 0.5ms" and line["logger"] == "modelport.access"
-    assert line["request_id"] == "r-2"
+    lines = {json.loads(line)["event"]: json.loads(line) for line in info_logs.getvalue().splitlines()}
+    for event in ("GET /x 200 0.5ms", "careful"):
+        line = lines[event]
+        assert (line["request_id"], line["principal"], line["trace_id"]) == ("r-2", "user:ann", "ab" * 16)
+    assert lines["GET /x 200 0.5ms"]["logger"] == "modelport.access"
+    assert lines["own keys"]["request_id"] == "mine" and lines["own keys"]["principal"] == "user:ann"
+    assert not {"request_id", "principal", "trace_id"} & set(lines["GET /y 200 0.5ms"])

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import structlog
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
@@ -64,7 +63,6 @@ async def resolve_caller(services: Services, authorization: str | None, api_key:
         await services.limiter.hit(principal.rate_limit or services.settings.rate_limit,
                                    "principal", principal.id)
     principal_var.set(principal.id)
-    structlog.contextvars.bind_contextvars(principal=principal.id)
     return principal
 
 

@@ -24,7 +24,6 @@ import re
 import time
 from typing import TYPE_CHECKING
 
-import structlog
 from fastapi.exceptions import RequestValidationError
 from starlette.types import Message, Receive, Scope, Send
 
@@ -37,6 +36,7 @@ from modelport.api.middleware import RequestObserver, request_id_from
 from modelport.api.routes.predict import run_predict
 from modelport.api.schemas import BatchPredictRequest, PredictRequest
 from modelport.errors import Forbidden, ModelportError
+from modelport.http1 import WHOLE_RESPONSE
 from modelport.observability.context import principal_var, request_id_var
 
 if TYPE_CHECKING:
@@ -51,6 +51,9 @@ _JSON = b"application/json"
 _WANTED = frozenset((b"authorization", b"x-api-key", b"x-request-id", b"content-type", b"content-length",
                      b"cache-control", b"x-request-timeout", b"origin", b"traceparent", b"content-encoding",
                      b"transfer-encoding", b"inference-header-content-length"))
+#: a success's headers but the request id, rendered once (:data:`~modelport.http1.WHOLE_RESPONSE`)
+_OK_HEAD = b"".join(b"%s: %s\r\n" % pair for pair in [(b"content-type", _JSON), *API_HEADERS])
+_HSTS_LINE = b"%s: %s\r\n" % HSTS
 #: any of these sends the request through the full app
 _HANDOVER = frozenset((b"traceparent", b"content-encoding", b"inference-header-content-length"))
 
@@ -92,7 +95,6 @@ class FastLane:
         request_id = request_id_from(headers.get(b"x-request-id", b"").decode("latin-1"))
         rid_token = request_id_var.set(request_id)
         principal_token = principal_var.set(None)
-        structlog.contextvars.bind_contextvars(request_id=request_id)
         extra = [(b"x-request-id", request_id.encode()), *API_HEADERS]
         if scope.get("scheme") == "https":
             extra.append(HSTS)
@@ -104,15 +106,19 @@ class FastLane:
                 await self._fail(exc, scope, receive, send, extra)
                 status = _status_of(exc)
                 return
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", _JSON), (b"content-length", str(len(body)).encode()),
-                                    *extra]})
-            await send({"type": "http.response.body", "body": body})
+            if WHOLE_RESPONSE in scope.get("extensions", ()):  # our server: one message, one write
+                await send({"type": WHOLE_RESPONSE, "status": 200, "body": body,
+                            "headers": b"".join((_OK_HEAD, b"x-request-id: ", request_id.encode(), b"\r\n",
+                                                 _HSTS_LINE if scope.get("scheme") == "https" else b""))})
+            else:
+                length = (b"content-length", str(len(body)).encode())
+                await send({"type": "http.response.start", "status": 200,
+                            "headers": [(b"content-type", _JSON), length, *extra]})
+                await send({"type": "http.response.body", "body": body})
             status = 200
         finally:
             path = ROUTES[1] if batch else ROUTES[0]
             self.observer.observe("POST", path, scope["path"], status, time.perf_counter() - started)
-            structlog.contextvars.unbind_contextvars("request_id", "principal")
             request_id_var.reset(rid_token)
             principal_var.reset(principal_token)
 

@@ -10,7 +10,6 @@ import re
 import time
 from typing import Any
 
-import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelport.observability import logging as logs
@@ -68,7 +67,6 @@ class RequestContextMiddleware:
         request_id = request_id_from(incoming)
         token = request_id_var.set(request_id)
         principal_token = principal_var.set(None)
-        structlog.contextvars.bind_contextvars(request_id=request_id)
         header = (b"x-request-id", request_id.encode())
         status = 500
         started = time.perf_counter()
@@ -89,6 +87,5 @@ class RequestContextMiddleware:
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "<unmatched>"
                 self.observer.observe(scope["method"], template, path, status, elapsed)
-            structlog.contextvars.unbind_contextvars("request_id", "principal")
             request_id_var.reset(token)
             principal_var.reset(principal_token)

@@ -1,4 +1,11 @@
-"""Per-request context (request id, principal) in contextvars, readable from any layer."""
+"""Per-request context (request id, principal, trace id) in contextvars, readable from any layer.
+
+Every log line of a request carries them (:func:`add_request_context`, a structlog processor),
+the access line included. Why these and not structlog's ``bind_contextvars``: binding and
+unbinding cost a context-variable lookup and set per key, and reading them back
+(``get_contextvars``) copies the whole context; together that was about 4 us of every request,
+for three values the request path sets anyway.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,30 @@ import os
 import random
 import time
 from contextvars import ContextVar
+from typing import Any
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 principal_var: ContextVar[str | None] = ContextVar("principal", default=None)
+trace_id_var: ContextVar[str | None] = ContextVar("trace_id", default=None)
+
+
+def request_context() -> dict[str, str]:
+    """The current request's ``request_id``, ``principal`` and ``trace_id``, those that are set."""
+    found: dict[str, str] = {}
+    if request_id := request_id_var.get():
+        found["request_id"] = request_id
+    if (principal := principal_var.get()) is not None:
+        found["principal"] = principal
+    if trace_id := trace_id_var.get():
+        found["trace_id"] = trace_id
+    return found
+
+
+def add_request_context(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: the request context, under the keys the line does not set itself."""
+    for key, value in request_context().items():
+        event.setdefault(key, value)
+    return event
 
 
 def current_request_id() -> str:

@@ -1,7 +1,8 @@
 """structlog configuration: JSON lines in production, console when a terminal is attached.
 
-The request id (and, later, the principal and trace id) are bound in contextvars by the request
-middleware, so every log line of a request carries them, including lines from stdlib loggers.
+The request id, principal and trace id live in contextvars set by the request path
+(:mod:`modelport.observability.context`), so every log line of a request carries them, including
+lines from stdlib loggers.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 
 import orjson
 import structlog
+
+from modelport.observability.context import add_request_context, principal_var, request_id_var, trace_id_var
 
 
 def _json(obj: Any, **_kw: Any) -> str:
@@ -43,9 +46,9 @@ class JsonAccessLog:
     and a ``flush`` of its own) it cost a tenth of a prediction's CPU under load; here it is one
     dict and one ``orjson.dumps``, and the lines of every request answered in one pass of the
     event loop go out in one write (as nginx's buffered ``access_log`` does, but bounded by a
-    loop pass, not by seconds). The line holds the same keys as every other JSON line: event,
-    level, logger, timestamp (ISO 8601 UTC) and the bound request context (request id,
-    principal). Lines go to the stream of the root handler, whatever it is at write time
+    loop pass, not by seconds). The line holds the same keys as every other JSON line: the
+    request context (request id, principal, trace id), event, level, logger and timestamp
+    (ISO 8601 UTC). Lines go to the stream of the root handler, whatever it is at write time
     (``setStream`` redirects them with every other line), under the handler's lock. Called off
     an event loop (or with more than ``MAX_PENDING`` lines waiting), it writes at once.
     """
@@ -67,10 +70,18 @@ class JsonAccessLog:
         return f"{self._prefix}.{int((now - second) * 1e6):06d}Z"
 
     def __call__(self, method: str, path: str, status: int, elapsed_ms: float) -> None:
-        # the bound context first: as with structlog's merge, the line's own keys win
-        event = {**structlog.contextvars.get_contextvars(),
-                 "event": f"{method} {path} {status} {elapsed_ms:.1f}ms", "logger": ACCESS_LOGGER,
-                 "level": "info", "timestamp": self._timestamp()}
+        # the request context first, as every other line has it (request_context, inlined)
+        event: dict[str, Any] = {}
+        if request_id := request_id_var.get():
+            event["request_id"] = request_id
+        if (principal := principal_var.get()) is not None:
+            event["principal"] = principal
+        if trace_id := trace_id_var.get():
+            event["trace_id"] = trace_id
+        event["event"] = f"{method} {path} {status} {elapsed_ms:.1f}ms"
+        event["logger"] = ACCESS_LOGGER
+        event["level"] = "info"
+        event["timestamp"] = self._timestamp()
         pending = self._pending
         pending.append(orjson.dumps(event, default=str))
         if len(pending) == 1:
@@ -112,6 +123,7 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        add_request_context,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

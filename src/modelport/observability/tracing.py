@@ -31,7 +31,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -39,6 +38,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import NoOpTracer, Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modelport.observability.context import trace_id_var
 
 PROPAGATOR = TraceContextTextMapPropagator()
 UNTRACED_PREFIXES = ("/health", "/metrics")
@@ -93,22 +94,18 @@ def request_span(tracing: Tracing, name: str, carrier: Mapping[str, str],
         cm = tracing.tracer.start_as_current_span(name, context=parent, kind=SpanKind.SERVER,
                                                   attributes=attributes)
         with cm as span:
-            trace_id = current_trace_id()
-            if trace_id:
-                structlog.contextvars.bind_contextvars(trace_id=trace_id)
+            bound = trace_id_var.set(current_trace_id() or None)
             try:
                 yield span
             finally:
-                structlog.contextvars.unbind_contextvars("trace_id")
+                trace_id_var.reset(bound)
         return
     token = otel_context.attach(parent) if parent is not None else None
+    bound = trace_id_var.set(current_trace_id() or None)
     try:
-        trace_id = current_trace_id()
-        if trace_id:
-            structlog.contextvars.bind_contextvars(trace_id=trace_id)
         yield trace.get_current_span()
     finally:
-        structlog.contextvars.unbind_contextvars("trace_id")
+        trace_id_var.reset(bound)
         if token is not None:
             otel_context.detach(token)
 

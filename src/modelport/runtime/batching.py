@@ -38,7 +38,7 @@ from modelport.observability.tracing import StageTimer, current_stage_timer
 from modelport.runtime.executor import Runner
 
 log = logging.getLogger(__name__)
-MergeKey = tuple[tuple[str, str, tuple[int, ...]], ...]
+MergeKey = tuple[tuple[str, np.dtype[Any], tuple[int, ...]], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,11 @@ class _Item:
 
 
 def merge_key(inputs: TensorDict) -> MergeKey:
-    return tuple((name, arr.dtype.str, arr.shape[1:]) for name, arr in inputs.items())
+    """Requests merge when these are equal: names, dtypes and trailing shapes of their inputs."""
+    if len(inputs) == 1:  # the common case, without a generator
+        for name, arr in inputs.items():
+            return ((name, arr.dtype, arr.shape[1:]),)
+    return tuple((name, arr.dtype, arr.shape[1:]) for name, arr in inputs.items())
 
 
 def _rows(inputs: TensorDict) -> int:
