@@ -207,6 +207,10 @@ class LogisticProba:
 
         self.model = model
         self.classes = model.classes_
+        # sklearn's dense expression needs dense coefficients (``sparsify()`` makes them sparse)
+        self.coef_t = model.coef_.T if type(model.coef_) is np.ndarray else None
+        self.intercept = model.intercept_
+        self.n_features = int(model.coef_.shape[1])
         self.expit = expit
         self.softmax = softmax
 
@@ -221,7 +225,8 @@ class LogisticProba:
             probe = fast.probe()
             labels, proba = fast(probe)
             same = (np.array_equal(labels, model.predict(probe))
-                    and np.array_equal(proba, model.predict_proba(probe)))
+                    and np.array_equal(proba, model.predict_proba(probe))
+                    and np.array_equal(fast.scores(probe), model.decision_function(probe)))
         except Exception:  # noqa: BLE001 (an optional fast path never fails a load: sklearn's path then)
             return None
         return fast if same else None
@@ -232,13 +237,32 @@ class LogisticProba:
         scale = np.geomspace(1e-3, 1e3, rows)[:, None] / max(float(np.abs(self.model.coef_).max()), 1e-12)
         return rng.standard_normal((rows, int(self.model.coef_.shape[1]))) * scale
 
+    def scores(self, x: Any) -> np.ndarray[Any, Any]:
+        """``decision_function``: the same product, without its validation for a plain float batch.
+
+        sklearn's validation (``check_array``, dataframe detection, feature checks) cost about
+        200 us per call, most of a small batch's time, with the GIL held while the event loop
+        waits. A 2-D float array of the fitted width with finite values is what that validation
+        passes through unchanged; for it the scores are sklearn's own expression,
+        ``X @ coef_.T + intercept_``. Anything else (ints, NaN, a wrong width, a sparse or
+        dataframe input) goes to ``decision_function`` itself, errors included.
+        """
+        if (self.coef_t is not None and type(x) is np.ndarray and x.ndim == 2
+                and x.shape[1] == self.n_features and x.dtype.kind == "f"
+                and np.count_nonzero(np.isfinite(x)) == x.size):
+            scores: np.ndarray[Any, Any] = x @ self.coef_t + self.intercept
+            return scores.reshape(-1) if scores.shape[1] == 1 else scores
+        return self.model.decision_function(x)  # type: ignore[no-any-return]
+
     def __call__(self, x: Any) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        scores = self.model.decision_function(x)
+        scores = self.scores(x)
         if scores.ndim == 1:
             labels = self.classes.take((scores > 0).astype(np.intp), axis=0)
             p = self.expit(scores)
             return labels, np.stack([1 - p, p], axis=1)
-        return self.classes.take(np.argmax(scores, axis=1), axis=0), self.softmax(scores, copy=False)
+        # C order for orjson: sparse coefficients give Fortran-ordered scores
+        proba = np.ascontiguousarray(self.softmax(scores, copy=False))
+        return self.classes.take(np.argmax(scores, axis=1), axis=0), proba
 
 
 def _dtype_name(dtype: np.dtype[Any]) -> str:

@@ -71,14 +71,14 @@ def _jsonable(arr: np.ndarray[Any, Any]) -> Any:
     if arr.dtype.kind == "O":
         return [base64.b64encode(x).decode() if isinstance(x, bytes) else str(x)
                 for x in arr.ravel().tolist()]
-    return arr
+    return np.ascontiguousarray(arr)  # orjson serialises C-ordered arrays only
 
 
 def encode_tensors(tensors: TensorDict, max_bytes: int) -> tuple[str | None, bool]:
     """JSON text of ``{name: nested list}`` keeping the leading rows that fit ``max_bytes``."""
     try:
         # numeric arrays (the common case) serialize as they are; orjson refuses bytes/object
-        # arrays, which then take the per-element conversion below: same text either way
+        # arrays and arrays not in C order, which then take the conversion below: same text
         raw = orjson.dumps(tensors, option=_NUMPY)
     except (TypeError, orjson.JSONEncodeError):
         try:

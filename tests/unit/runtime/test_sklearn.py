@@ -132,6 +132,46 @@ def test_logistic_string_labels_and_refusals(tmp_path: Path, monkeypatch: pytest
     assert LogisticProba.for_model(model) is None
 
 
+@pytest.mark.parametrize("dataset", ["breast_cancer", "digits"])
+def test_logistic_scores_skip_validation_only_for_plain_float_batches(dataset: str) -> None:
+    """Plain float batches take sklearn's own product without its validation, bit for bit; any
+    other input reaches ``decision_function``, which validates (and refuses) as it always did."""
+    x, y = standardised(dataset)
+    model = LogisticRegression(max_iter=1000).fit(x, y)
+    fast = LogisticProba.for_model(model)
+    assert fast is not None
+    for batch in (x[:1], x[:37], np.asfortranarray(x[:9]), x[::3], x[:9].astype(np.float32)):
+        assert np.array_equal(fast.scores(batch), model.decision_function(batch))
+    calls = []
+    real = type(model).decision_function
+
+    def counted(self: Any, batch: Any) -> Any:
+        calls.append(batch)
+        return real(self, batch)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(model), "decision_function", counted)
+        fast.scores(x[:4])
+        assert calls == []  # the plain case: no sklearn validation
+        ints = np.rint(x[:4]).astype(np.int64)
+        assert np.array_equal(fast.scores(ints), real(model, ints))
+        nan = x[:2].copy()
+        nan[0, 0] = np.nan
+        with pytest.raises(ValueError, match="NaN"):
+            fast.scores(nan)
+        with pytest.raises(ValueError, match="features"):
+            fast.scores(x[:2, :3])
+        assert len(calls) == 3
+
+
+def test_sparsified_logistic_coefficients_take_sklearns_product(tmp_path: Path) -> None:
+    x, y = standardised("iris")
+    model = LogisticRegression(max_iter=1000).fit(x, y).sparsify()
+    runtime = runtime_for(model, tmp_path)
+    assert runtime._logistic is not None and runtime._logistic.coef_t is None
+    assert_answers_like_sklearn(runtime, model, x)
+
+
 def test_a_failing_check_falls_back_to_sklearn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A model the fast paths cannot probe (say, a sparsified coefficient matrix a release handles
     differently) still loads, and answers through sklearn's own calls."""
