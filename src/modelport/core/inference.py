@@ -143,18 +143,26 @@ class InferenceService:
                 ctx: SpanContext | None) -> None:
         assert self.recorder is not None
         config = info.config if info is not None else None
+        # positional, in PredictionRecord's field order: a third of the cost of 17 keywords
         self.recorder.record(PredictionRecord(
-            request_id=request.request_id or new_request_id(), ts=now(),
-            model=info.name if info is not None else request.model,
-            version=info.version if info is not None else None,
-            alias=request.version if request.version and not request.version.isdigit() else None,
-            principal=request.principal, protocol=request.protocol, error_code=error,
-            rows=batch_rows(request.inputs), latency_ms=(time.perf_counter() - started) * 1000,
-            cached=cached, inputs=request.inputs, outputs=outputs,
-            capture=(config.capture if config and config.capture else self.capture),
-            capture_max_bytes=(config.capture_max_bytes if config and config.capture_max_bytes
-                               is not None else self.capture_max_bytes),
-            trace_id=format(parent.trace_id, "032x") if parent.is_valid else None, span=ctx,
+            request.request_id or new_request_id(),  # request_id
+            now(),  # ts
+            info.name if info is not None else request.model,  # model
+            info.version if info is not None else None,  # version
+            request.version if request.version and not request.version.isdigit() else None,  # alias
+            request.principal,  # principal
+            request.protocol,  # protocol
+            error,  # error_code
+            batch_rows(request.inputs),  # rows
+            (time.perf_counter() - started) * 1000,  # latency_ms
+            cached,  # cached
+            request.inputs,  # inputs
+            outputs,  # outputs
+            config.capture if config and config.capture else self.capture,  # capture
+            config.capture_max_bytes if config and config.capture_max_bytes is not None
+            else self.capture_max_bytes,  # capture_max_bytes
+            format(parent.trace_id, "032x") if parent.is_valid else None,  # trace_id
+            ctx,  # span
         ))
 
     async def stream(self, request: InferenceRequest) -> TokenStream:
