@@ -140,7 +140,6 @@ class OneWriteCycle(RequestResponseCycle):
             if prefixed.head and not self.disconnected:  # nothing was written: the head still goes
                 transport.write(prefixed.head)
 
-
     async def _send_whole(self, status: int, headers: bytes, body: bytes) -> None:
         """A whole response in one write, with what ``send`` would have set and called."""
         if self.flow.write_paused and not self.disconnected:

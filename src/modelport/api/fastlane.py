@@ -95,25 +95,23 @@ class FastLane:
         request_id = request_id_from(headers.get(b"x-request-id", b"").decode("latin-1"))
         rid_token = request_id_var.set(request_id)
         principal_token = principal_var.set(None)
-        extra = [(b"x-request-id", request_id.encode()), *API_HEADERS]
-        if scope.get("scheme") == "https":
-            extra.append(HSTS)
+        https = scope.get("scheme") == "https"
         status = 500
         try:
             try:
                 body = await self._work(name, batch, headers, receive)
             except Exception as exc:  # every failure becomes the problem body the app would send
-                await self._fail(exc, scope, receive, send, extra)
+                await self._fail(exc, scope, receive, send, _extra_headers(request_id, https))
                 status = _status_of(exc)
                 return
             if WHOLE_RESPONSE in scope.get("extensions", ()):  # our server: one message, one write
                 await send({"type": WHOLE_RESPONSE, "status": 200, "body": body,
                             "headers": b"".join((_OK_HEAD, b"x-request-id: ", request_id.encode(), b"\r\n",
-                                                 _HSTS_LINE if scope.get("scheme") == "https" else b""))})
+                                                 _HSTS_LINE if https else b""))})
             else:
-                length = (b"content-length", str(len(body)).encode())
+                own = [(b"content-type", _JSON), (b"content-length", str(len(body)).encode())]
                 await send({"type": "http.response.start", "status": 200,
-                            "headers": [(b"content-type", _JSON), length, *extra]})
+                            "headers": [*own, *_extra_headers(request_id, https)]})
                 await send({"type": "http.response.body", "body": body})
             status = 200
         finally:
@@ -162,6 +160,14 @@ class FastLane:
             await send(message)
 
         await response(scope, receive, send_with_headers)
+
+
+def _extra_headers(request_id: str, https: bool) -> list[tuple[bytes, bytes]]:
+    """What every answer of the lane carries besides its own: request id, security headers."""
+    extra = [(b"x-request-id", request_id.encode()), *API_HEADERS]
+    if https:
+        extra.append(HSTS)
+    return extra
 
 
 class _NulFound(Exception):
