@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -56,8 +57,10 @@ class _Item:
     key: MergeKey
     future: asyncio.Future[TensorDict]
     enqueued: float
-    timer: asyncio.TimerHandle | None = field(default=None)
+    timer: asyncio.TimerHandle | None = field(default=None)  # a deadline out of order (see below)
     stages: StageTimer | None = field(default=None)  # tracing: when the call began and ended
+    deadline: float = math.inf
+    live: bool = True  # False once its submit returned: the deadline sweep forgets it
 
 
 def merge_key(inputs: TensorDict) -> MergeKey:
@@ -107,6 +110,9 @@ class Batcher:
         self._busy = 0
         self._scheduled = False
         self._latency_timer: asyncio.TimerHandle | None = None
+        #: requests with a deadline, in deadline order (see :meth:`_watch_deadline`)
+        self._deadlines: deque[_Item] = deque()
+        self._deadline_timer: asyncio.TimerHandle | None = None
         self._closed = False
         self._idle = asyncio.Event()
         self._idle.set()
@@ -146,7 +152,8 @@ class Batcher:
             if remaining <= 0:
                 self.expired += 1
                 raise DeadlineExceeded("request deadline passed before the model call")
-            item.timer = loop.call_later(remaining, self._expire, item)
+            item.deadline = deadline
+            self._watch_deadline(item, loop)
         self._queue.append(item)
         self._queued_rows += item.rows
         self._idle.clear()
@@ -159,8 +166,39 @@ class Batcher:
                 self.cancelled += 1
             raise
         finally:
+            item.live = False
             if item.timer is not None:
                 item.timer.cancel()
+
+    def _watch_deadline(self, item: _Item, loop: asyncio.AbstractEventLoop) -> None:
+        """Expire ``item`` at its deadline: from one timer when deadlines come in order.
+
+        Why: most requests share the default timeout, so their deadlines arrive in order, and
+        a timer scheduled and cancelled per request cost about 2.5 us of each (almost none
+        fires). Those join a queue in deadline order that one timer walks; finished requests
+        leave it as the queue's head passes them. A deadline earlier than the queue's last (an
+        ``X-Request-Timeout`` shorter than the default) gets a timer of its own.
+        """
+        queue = self._deadlines
+        while queue and not queue[0].live:
+            queue.popleft()
+        if queue and item.deadline < queue[-1].deadline:
+            item.timer = loop.call_later(item.deadline - item.enqueued, self._expire, item)
+            return
+        queue.append(item)
+        if self._deadline_timer is None:
+            self._deadline_timer = loop.call_later(item.deadline - item.enqueued, self._sweep_deadlines)
+
+    def _sweep_deadlines(self) -> None:
+        self._deadline_timer = None
+        queue, now = self._deadlines, time.monotonic()
+        while queue and (not queue[0].live or queue[0].deadline <= now):
+            item = queue.popleft()
+            if item.live:
+                self._expire(item)
+        if queue:
+            self._deadline_timer = asyncio.get_running_loop().call_later(
+                queue[0].deadline - now, self._sweep_deadlines)
 
     def _remove(self, item: _Item) -> bool:
         """Take a request out of the queue (expired or cancelled); False if it already ran."""
@@ -313,6 +351,9 @@ class Batcher:
             if not item.future.done():
                 item.future.set_exception(Unavailable("model version unloaded before the call"))
         self._queued_rows = 0
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+            self._deadline_timer = None
         await self.runner.close()
 
     def stats(self) -> dict[str, Any]:

@@ -112,6 +112,38 @@ async def test_deadline_drops_queued_work(services: Services, tmp_path: Path) ->
     assert loaded.batcher.expired == 1 and loaded.batcher.depth == 0
 
 
+async def test_deadlines_in_order_and_out_of_order_each_expire_on_time(
+        services: Services, tmp_path: Path) -> None:
+    """Deadlines in arrival order share one timer; a shorter one behind them (an
+    X-Request-Timeout below the default) still expires at its own time, not at theirs."""
+    _, loaded = await register(services, tmp_path, "slow", flavor="test-slow", delay_s=0.6)
+    running = asyncio.ensure_future(services.inference.infer(row("slow", 1)))
+    await until(lambda: loaded.batcher.busy == 1)
+    now = time.monotonic()
+    deadlines = {2: now + 0.15, 3: now + 0.25, 4: now + 0.1}  # 4 arrives last, due first
+    expired_at: dict[int, float] = {}
+
+    async def ask(value: int) -> None:
+        with pytest.raises(DeadlineExceeded):
+            await services.inference.infer(row("slow", value, deadline=deadlines[value]))
+        expired_at[value] = time.monotonic()
+
+    await asyncio.gather(*(ask(v) for v in (2, 3, 4)))
+    for value, due in deadlines.items():
+        assert due <= expired_at[value] < due + 0.08, (value, expired_at[value] - due)
+    await running
+    assert loaded.runtime.calls == [1]  # type: ignore[attr-defined]  # none of them ran
+    assert loaded.batcher.expired == 3 and loaded.batcher.depth == 0
+
+
+async def test_answered_requests_leave_the_deadline_queue(services: Services, tmp_path: Path) -> None:
+    _, loaded = await register(services, tmp_path, "m")
+    far = time.monotonic() + 30
+    for _ in range(5):
+        await asyncio.gather(*(services.inference.infer(row("m", i, deadline=far)) for i in range(20)))
+    assert len(loaded.batcher._deadlines) <= 20  # the last round's at most, not all 100
+
+
 async def test_cancelled_request_leaves_the_queue(services: Services, tmp_path: Path) -> None:
     _, loaded = await register(services, tmp_path, "slow", flavor="test-slow", delay_s=0.3)
     running = asyncio.ensure_future(services.inference.infer(row("slow", 1)))
