@@ -134,6 +134,26 @@ async def test_key_lookups_are_cached(app: FastAPI, anon: httpx.AsyncClient) -> 
     assert fetch.call_count <= 1
 
 
+async def test_a_verified_key_is_not_hashed_again_and_a_forged_twin_is_not(app: FastAPI) -> None:
+    """Repeat requests skip the key's hashing; a key with the same id and another secret still
+    gets hashed, and refused."""
+    from modelport.security import apikeys
+
+    key = await make_key(app, "predict")
+    keys = svc(app).auth.keys
+    assert (await keys.verify(key)).id == f"key:{key.split('_')[1]}"
+    forged = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
+    with mock.patch.object(apikeys, "digest", wraps=apikeys.digest) as digest:
+        for _ in range(5):
+            await keys.verify(key)
+        assert digest.call_count == 0
+        with pytest.raises(Exception, match="invalid API key"):
+            await keys.verify(forged)
+        assert digest.call_count == 1
+    with pytest.raises(Exception, match="invalid API key"):
+        await keys.verify(forged)  # and again: a refused key is never remembered
+
+
 async def test_password_flow_and_jwt_checks(app: FastAPI, anon: httpx.AsyncClient,
                                             admin_headers: dict[str, str]) -> None:
     r = await anon.post("/api/v1/users", headers=admin_headers,

@@ -84,6 +84,8 @@ class KeyService:
         self.sessions = sessions
         self.cache_ttl = cache_ttl
         self._cache: dict[str, _Cached] = {}
+        #: presented keys that verified, parsed (key id and digest), so a repeat skips the hashing
+        self._verified: dict[str, apikeys.ParsedKey] = {}
         self._inflight: dict[str, asyncio.Future[_Cached]] = {}
 
     # --- management
@@ -141,7 +143,9 @@ class KeyService:
 
     # --- hot path
     async def verify(self, presented: str) -> Principal:
-        parsed = apikeys.parse(presented)
+        # a key that verified before skips the format check and the hash (2 us of a request);
+        # its row is still checked below: revocation, expiry and the digest itself
+        parsed = self._verified.get(presented) or apikeys.parse(presented)
         if parsed is None:
             raise Unauthorized("malformed API key")
         entry = self._cache.get(parsed.key_id)
@@ -155,6 +159,10 @@ class KeyService:
             raise Unauthorized("API key revoked")
         if entry.expires_at is not None and time.time() >= entry.expires_at:
             raise Unauthorized("API key expired")
+        if presented not in self._verified:
+            if len(self._verified) >= MAX_CACHED:
+                self._verified.clear()
+            self._verified[presented] = parsed
         if not entry.touched:
             entry.touched = True
             await self._touch(parsed.key_id)
