@@ -85,7 +85,9 @@ def write_report(path: Path, rows: list[Row], inproc: dict[str, float], meta: di
         f"Command: `{meta['command']}` (`make bench`). {meta['date']}; {meta['machine']}; "
         f"{meta['seconds']} s per measurement with `wrk -t1 -cC --latency` and a Lua POST script, "
         "single-row JSON requests of the breast_cancer data, the same rf.joblib / logreg.joblib "
-        "for every server. All servers on loopback, one at a time.",
+        "for every server. All servers on loopback, one at a time"
+        + (f" (the side-by-side comparisons: {meta['rounds']}, {meta['pair_seconds']} s per run)."
+           if "rounds" in meta else "."),
         "",
         f"Machine load during the run: {meta['load']}. **Numbers from a shared, loaded machine are noisy:** "
         "compare ratios measured side by side in the same run.",

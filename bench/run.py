@@ -87,8 +87,8 @@ def log_ab(models: Path, bodies: Path, plan: list[tuple[str, int]], seconds: flo
     """The prediction log's cost: the same server with the log on and off, side by side.
 
     Both servers run at once (the idle one waits on its socket) and each workload alternates
-    between them, ``rounds`` times, the order flipping every round, each run ``seconds /
-    rounds`` long. Why: on a shared machine the load of other processes drifts by more than the
+    between them, ``rounds`` times, the order flipping every round, each run ``seconds`` long.
+    Why: on a shared machine the load of other processes drifts by more than the
     log costs between two measurements a few minutes apart; runs seconds apart, in both orders,
     see the same machine.
     """
@@ -105,8 +105,7 @@ def log_ab(models: Path, bodies: Path, plan: list[tuple[str, int]], seconds: flo
             pair = LogPair(model, c)
             for i in range(rounds):
                 for target in ((on, off) if i % 2 == 0 else (off, on)):
-                    result = wrk.run(target.url(model), target.bodies[model], c, seconds / rounds,
-                                     target.auth())
+                    result = wrk.run(target.url(model), target.bodies[model], c, seconds, target.auth())
                     (pair.on if target is on else pair.off).append(result)
             pairs.append(pair)
             print(f"   {model:7s} c={c:<3d} on/off per round: "
@@ -138,10 +137,10 @@ def ceiling_ab(peers: Path, models: Path, bodies: Path, seconds: float, rounds: 
             for target in ((mine, hello) if i % 2 == 0 else (hello, mine)):
                 if target is mine:
                     pair.mine.append(wrk.run(mine.url(model), mine.bodies[model], connections,
-                                             seconds / rounds, mine.auth()))
+                                             seconds, mine.auth()))
                 else:
                     pair.hello.append(wrk.run(hello.url("hello"), hello.bodies["hello"], connections,
-                                              seconds / rounds))
+                                              seconds))
         print("   modelport/hello per round: " + ", ".join(f"{r:.2f}" for r in pair.ratios()), flush=True)
     finally:
         mine.stop()
@@ -166,8 +165,12 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", default=None,
                     help="run only targets whose name contains one of these")
     ap.add_argument("--out", type=Path, default=Path(__file__).with_name("results.md"))
-    ap.add_argument("--log-rounds", type=int, default=4,
+    ap.add_argument("--log-rounds", type=int, default=6,
                     help="alternating rounds per workload of the log on/off comparison")
+    ap.add_argument("--ceiling-rounds", type=int, default=10,
+                    help="alternating rounds of modelport's logreg c=64 against the hello app")
+    ap.add_argument("--pair-seconds", type=float, default=None,
+                    help="length of each run of the side-by-side comparisons (3 s; 2 s with --quick)")
     ap.add_argument("--no-embeddings", action="store_true", help="skip the MiniLM embeddings workload")
     args = ap.parse_args()
     seconds = args.seconds or (4.0 if args.quick else 15.0)
@@ -203,20 +206,26 @@ def main() -> None:
                       f"p99 {result.p99_ms:8.2f} ms  errors {result.errors}", flush=True)
         finally:
             target.stop()
+    # side by side: many short alternating runs, since a ratio's noise falls with the rounds and
+    # this machine's speed drifts within seconds (one run of a round is as long as wrk needs
+    # for a stable rate, not a share of --seconds)
+    pair_seconds = args.pair_seconds or (2.0 if args.quick else 3.0)
     pairs: list[LogPair] = []
     if not args.only or any("log" in o for o in args.only):
-        pairs = log_ab(models, bodies, [(m, c) for m, c in plan if m != "hello"], seconds,
+        pairs = log_ab(models, bodies, [(m, c) for m, c in plan if m != "hello"], pair_seconds,
                        rounds=args.log_rounds)
     ceiling: CeilingPair | None = None
     if not args.only or any(o in ("hello", "ceiling") for o in args.only):
-        ceiling = ceiling_ab(peers, models, bodies, seconds, rounds=args.log_rounds)
+        ceiling = ceiling_ab(peers, models, bodies, pair_seconds, rounds=args.ceiling_rounds)
     meta = {
         "command": "python -m bench.run" + (" --quick" if args.quick else "") +
                    (f" --seconds {args.seconds:g}" if args.seconds else ""),
+        "rounds": f"{args.log_rounds} rounds per log workload, {args.ceiling_rounds} against hello",
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load": f"load average before {load_before}, after {loadavg()}",
         "seconds": f"{seconds:g}",
+        "pair_seconds": f"{pair_seconds:g}",
     }
     embeddings: list[dict[str, Any]] = []
     if not args.no_embeddings and (not args.only or any("embed" in o for o in args.only)):
