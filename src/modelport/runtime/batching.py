@@ -113,6 +113,7 @@ class Batcher:
         #: requests with a deadline, in deadline order (see :meth:`_watch_deadline`)
         self._deadlines: deque[_Item] = deque()
         self._deadline_timer: asyncio.TimerHandle | None = None
+        self._deadline_due = math.inf  # when that timer fires
         self._closed = False
         self._idle = asyncio.Event()
         self._idle.set()
@@ -186,19 +187,23 @@ class Batcher:
             item.timer = loop.call_later(item.deadline - item.enqueued, self._expire, item)
             return
         queue.append(item)
-        if self._deadline_timer is None:
+        if item.deadline < self._deadline_due:  # no timer, or one set for a head now gone
+            if self._deadline_timer is not None:
+                self._deadline_timer.cancel()
+            self._deadline_due = item.deadline
             self._deadline_timer = loop.call_later(item.deadline - item.enqueued, self._sweep_deadlines)
 
     def _sweep_deadlines(self) -> None:
-        self._deadline_timer = None
+        self._deadline_timer, self._deadline_due = None, math.inf
         queue, now = self._deadlines, time.monotonic()
         while queue and (not queue[0].live or queue[0].deadline <= now):
             item = queue.popleft()
             if item.live:
                 self._expire(item)
         if queue:
+            self._deadline_due = queue[0].deadline
             self._deadline_timer = asyncio.get_running_loop().call_later(
-                queue[0].deadline - now, self._sweep_deadlines)
+                self._deadline_due - now, self._sweep_deadlines)
 
     def _remove(self, item: _Item) -> bool:
         """Take a request out of the queue (expired or cancelled); False if it already ran."""
@@ -353,7 +358,7 @@ class Batcher:
         self._queued_rows = 0
         if self._deadline_timer is not None:
             self._deadline_timer.cancel()
-            self._deadline_timer = None
+            self._deadline_timer, self._deadline_due = None, math.inf
         await self.runner.close()
 
     def stats(self) -> dict[str, Any]:

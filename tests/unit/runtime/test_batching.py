@@ -136,6 +136,18 @@ async def test_deadlines_in_order_and_out_of_order_each_expire_on_time(
     assert loaded.batcher.expired == 3 and loaded.batcher.depth == 0
 
 
+async def test_a_short_deadline_after_the_queue_emptied_is_kept(services: Services, tmp_path: Path) -> None:
+    """The sweep's timer was set for a request that has since finished; a later request due
+    sooner (an X-Request-Timeout below the default) is still abandoned at its own deadline."""
+    _, loaded = await register(services, tmp_path, "slow", flavor="test-slow", delay_s=0.05)
+    await services.inference.infer(row("slow", 1, deadline=time.monotonic() + 30))
+    loaded.runtime.config["delay_s"] = 0.6  # type: ignore[attr-defined]
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        await services.inference.infer(row("slow", 2, deadline=started + 0.15))
+    assert time.monotonic() - started < 0.4  # at its deadline, not at the end of the call
+
+
 async def test_answered_requests_leave_the_deadline_queue(services: Services, tmp_path: Path) -> None:
     _, loaded = await register(services, tmp_path, "m")
     far = time.monotonic() + 30
