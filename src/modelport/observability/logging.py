@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import structlog
 
-from modelport.observability.context import add_request_context, principal_var, request_id_var, trace_id_var
+from modelport.observability.context import add_request_context, request_context
 
 
 def _json(obj: Any, **_kw: Any) -> str:
@@ -70,14 +70,7 @@ class JsonAccessLog:
         return f"{self._prefix}.{int((now - second) * 1e6):06d}Z"
 
     def __call__(self, method: str, path: str, status: int, elapsed_ms: float) -> None:
-        # the request context first, as every other line has it (request_context, inlined)
-        event: dict[str, Any] = {}
-        if request_id := request_id_var.get():
-            event["request_id"] = request_id
-        if (principal := principal_var.get()) is not None:
-            event["principal"] = principal
-        if trace_id := trace_id_var.get():
-            event["trace_id"] = trace_id
+        event: dict[str, Any] = request_context()  # first, as every other line has it
         event["event"] = f"{method} {path} {status} {elapsed_ms:.1f}ms"
         event["logger"] = ACCESS_LOGGER
         event["level"] = "info"
