@@ -101,11 +101,13 @@ def request_span(tracing: Tracing, name: str, carrier: Mapping[str, str],
                 trace_id_var.reset(bound)
         return
     token = otel_context.attach(parent) if parent is not None else None
-    bound = trace_id_var.set(current_trace_id() or None)
     try:
-        yield trace.get_current_span()
+        bound = trace_id_var.set(current_trace_id() or None)
+        try:
+            yield trace.get_current_span()
+        finally:
+            trace_id_var.reset(bound)
     finally:
-        trace_id_var.reset(bound)
         if token is not None:
             otel_context.detach(token)
 
