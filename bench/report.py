@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -21,14 +22,15 @@ class Row:
 
 
 @dataclass
-class Alternating:
+class Alternating(abc.ABC):
     """Two servers' runs of one workload, round by round, alternating; ``first`` over ``second``."""
 
     model: str
     connections: int
 
+    @abc.abstractmethod
     def sides(self) -> tuple[list[Result], list[Result]]:
-        raise NotImplementedError
+        """(first, second): the runs whose ratios are reported, in round order."""
 
     def ratios(self) -> list[float]:
         first, second = self.sides()
