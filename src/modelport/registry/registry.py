@@ -209,7 +209,7 @@ class ModelRegistry:
                 )).scalar() or 0
                 version = int(number) + 1
                 key = f"{name}/{version}/model{suffix}"
-                self.store.put_file(key, source)
+                await asyncio.to_thread(self.store.put_file, key, source)
                 session.add(ModelVersionRow(
                     name=name, version=version, flavor=flavor, artifact_key=key, sha256=sha256,
                     size_bytes=size, signature=signature.model_dump(mode="json"),
@@ -282,7 +282,7 @@ class ModelRegistry:
             if not remaining:
                 await session.execute(delete(ModelRow).where(ModelRow.name == name))
             await session.commit()
-        self.store.delete(info.artifact_key)
+        await asyncio.to_thread(self.store.delete, info.artifact_key)
         self.invalidate(name)
         return info
 
