@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import tracemalloc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,7 @@ from modelport.registry.objectstore import ObjectArtifactStore
 from modelport.registry.store import LocalArtifactStore, make_store
 from modelport.settings import Settings
 from tests.conftest import mint_admin_headers
-from tests.fixtures.s3_server import S3Server, s3_server
+from tests.fixtures.s3_server import S3Server, s3_server, s3_server_process
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +133,35 @@ async def test_served_from_s3_with_checksums_at_every_load(
             await services.manager.unload(("iris", 1))
             r = await client.post("/api/v1/models/iris/predict", json=row)
             assert r.status_code == 500 and r.json()["code"] == "artifact_integrity"
+
+
+@contextmanager
+def _removed(path: Path) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)  # pytest keeps tmp_path of recent runs: free the disk now
+
+
+def test_uploads_stream_in_bounded_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 64 MiB artifact goes to S3 in multipart blocks: this process never holds it whole
+    (s3fs's own ``put_file`` reads a file of this size into memory in one piece)."""
+    size = 64 * 1024 * 1024
+    source = tmp_path / "big.bin"
+    with source.open("wb") as fh:
+        for _ in range(size // (4 * 1024 * 1024)):
+            fh.write(os.urandom(4 * 1024 * 1024))
+    with s3_server_process() as s3, _removed(source):
+        for name, value in s3.environment.items():
+            monkeypatch.setenv(name, value)
+        store = make_store(f"s3://{s3.bucket}/big", tmp_path / "unused", cache_dir=tmp_path / "cache")
+        assert not store.exists("m/1/model.bin")  # the client is built (and its API models read) here
+        tracemalloc.start()
+        try:
+            store.put_file("m/1/model.bin", source)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        head = s3.client().head_object(Bucket=s3.bucket, Key="big/m/1/model.bin")  # type: ignore[attr-defined]
+    assert head["ContentLength"] == size
+    assert peak < size // 2, f"peak {peak / 2**20:.1f} MiB while uploading {size / 2**20:.0f} MiB"
