@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import shlex
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -36,3 +38,19 @@ def test_keys_and_users_created_with_model_patterns(cli_artifact: Path) -> None:
     r = runner.invoke(app, ["keys", "create", "--scope", "predict", "--owner", "fraud-team",
                             "--model", "../etc"])
     assert r.exit_code != 0 and "invalid model pattern" in r.output
+
+
+def test_the_readme_command_creates_a_limited_key(cli_artifact: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    found = re.search(r"<!-- model-limits-snippet -->\n```bash\n(.*?)```", readme, re.DOTALL)
+    assert found, "README lost its model-limits snippet"
+    runner = CliRunner()
+    r = runner.invoke(app, ["users", "create", "admin", "--password", "long-enough-pw", "--role", "admin"])
+    assert r.exit_code == 0, r.output
+    for line in found.group(1).strip().splitlines():
+        argv = shlex.split(line)
+        assert argv[0] == "modelport"
+        r = runner.invoke(app, argv[1:])
+        assert r.exit_code == 0, r.output
+    principal = asyncio.run(_principal(r.stdout.strip().splitlines()[-1]))
+    assert principal.models == (("fraud-*", "iris"),)
