@@ -32,7 +32,8 @@ async def until(condition: object, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.005)
 
 
-async def test_depth_and_inflight_follow_the_load_of_every_version(services: Services, tmp_path: Path) -> None:
+async def test_depth_and_inflight_follow_the_load_of_every_version(services: Services,
+                                                                  tmp_path: Path) -> None:
     config = ServingConfig(max_batch_size=1)  # one request per model call: the queue stays visible
     art = write_fake_artifact(tmp_path, "slow.json", delay_s=0.3)
     v1 = await services.models.register_file("busy", "test-slow", art, config=config)
