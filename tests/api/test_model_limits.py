@@ -166,6 +166,8 @@ def test_prediction_log_usage_and_jobs_hold_only_the_allowed_models(server: Live
         items = http.get("/api/v1/predictions", headers=iris_admin).json()["items"]
         assert items and {i["model"] for i in items} == {"iris"}
         assert http.get(f"/api/v1/predictions/{bc_request}", headers=iris_admin).status_code == 404
+        r = http.post(f"/api/v1/predictions/{bc_request}/feedback", headers=iris_admin, json={"actual": 1})
+        assert r.status_code == 404
         usage = http.get("/api/v1/usage", params={"by": "model"}, headers=iris_admin).json()["items"]
         assert [u["model"] for u in usage] == ["iris"]
         train = {"dataset": "none", "target": "y", "estimator": "logistic_regression",
