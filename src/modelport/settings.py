@@ -7,7 +7,7 @@ build their own.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -118,3 +118,11 @@ class Settings(BaseSettings):
     @property
     def artifacts_dir(self) -> Path:
         return self.home / "artifacts"
+
+    # --- production deployment (#21): artifact stores by URL, model-limited principals
+    artifact_storage_options: dict[str, Any] = Field(
+        default_factory=dict, description="fsspec storage options (JSON) for MODELPORT_ARTIFACT_URL"
+    )
+    artifact_cache_bytes: int = Field(
+        default=10 * 1024**3, ge=0, description="per-node cache of artifacts from an object store"
+    )

@@ -21,6 +21,7 @@ from modelport.runtime.base import Runtime
 from modelport.runtime.manager import ModelManager
 from modelport.runtime.registry import runtime_class
 from modelport.runtime.sklearn import is_skops_file
+from modelport.security import model_access
 
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 
@@ -59,6 +60,8 @@ class ModelService:
 
     async def register_stream(self, name: str, flavor: str, stream: BinaryIO, filename: str,
                               **kwargs: object) -> ModelVersionInfo:
+        check_name(name)
+        model_access.check_writable(name)  # before the upload is spooled
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.tmp_dir) as tmp:
             path = Path(tmp) / "upload"
@@ -74,6 +77,7 @@ class ModelService:
         job_id: str | None = None,
     ) -> ModelVersionInfo:
         check_name(name)
+        model_access.check_writable(name)  # before the artifact is loaded
         cls = runtime_class(flavor)
         if await asyncio.to_thread(path.is_dir):
             if not cls.accepts_directory:

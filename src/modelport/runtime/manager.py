@@ -77,6 +77,19 @@ def load_runtime(info: ModelVersionInfo, path: Path, allow_pickle: bool, *, load
     return runtime
 
 
+def fetch_and_load(store: ArtifactStore, info: ModelVersionInfo, allow_pickle: bool, *,
+                   load: bool = True) -> Runtime:
+    """Get a local copy of the artifact and load it; a cached copy that fails its checksum is
+    dropped and fetched once more (the original in the store decides). Runs in a thread."""
+    try:
+        return load_runtime(info, store.local_path(info.artifact_key), allow_pickle, load=load)
+    except ArtifactIntegrityError:
+        if not store.evict(info.artifact_key):
+            raise
+        log.warning("cached artifact of %s v%s was corrupt; fetching it again", info.name, info.version)
+        return load_runtime(info, store.local_path(info.artifact_key), allow_pickle, load=load)
+
+
 class ModelManager:
     def __init__(self, store: ArtifactStore, metrics: Metrics, *, threads: int = 2,
                  max_queue: int = 2048, max_loaded: int = 32, allow_pickle: bool = False,
@@ -118,11 +131,10 @@ class ModelManager:
             if model is not None and model.info.sha256 == info.sha256:
                 return model
             started = time.perf_counter()
-            path = self.store.local_path(info.artifact_key)
             workers = info.config.workers if info.config.workers is not None else self.workers
             try:
                 runtime = await asyncio.get_running_loop().run_in_executor(
-                    self.pool, functools.partial(load_runtime, info, path, self.allow_pickle,
+                    self.pool, functools.partial(fetch_and_load, self.store, info, self.allow_pickle,
                                                  load=workers == 0)
                 )
                 runner = await self._runner(info, runtime, workers)
