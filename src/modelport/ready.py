@@ -1,0 +1,65 @@
+"""Ready means ready: each worker process leaves a mark when its app has started; the main process
+announces the server once every worker has.
+
+Why: the HTTP server's own "listening" line comes before the app's start-up (models load, demo
+models train), so a printed curl ran at once failed. A worker's lifespan start-up completing is
+the moment its ``/health/ready`` turns 200; the wrapper below writes a file then, and
+:func:`wait_ready` (in the main process) waits for one file per worker.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+#: how often the main process looks for the workers' marks
+POLL_S = 0.05
+
+
+def ready_dir(home: Path) -> Path:
+    return home / "run" / "ready"
+
+
+def reset(directory: Path) -> None:
+    """At start: marks of an earlier run mean nothing."""
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+class MarkReady:
+    """ASGI wrapper: when the app reports its lifespan start-up complete, write ``<pid>`` in ``directory``."""
+
+    def __init__(self, app: ASGIApp, directory: Path) -> None:
+        self.app = app
+        self.directory = directory
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def marking_send(message: Message) -> None:
+            await send(message)
+            if message["type"] == "lifespan.startup.complete":
+                self.directory.mkdir(parents=True, exist_ok=True)
+                (self.directory / str(os.getpid())).touch()
+
+        await self.app(scope, receive, marking_send)
+
+
+def wait_ready(directory: Path, workers: int, *, alive: Callable[[], bool],
+               timeout_s: float = 3600.0) -> bool:
+    """Block until ``workers`` marks exist (True), or ``alive()`` turns false or time runs out (False)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if directory.is_dir() and sum(1 for _ in directory.iterdir()) >= workers:
+            return True
+        if not alive():
+            return False
+        time.sleep(POLL_S)
+    return False
