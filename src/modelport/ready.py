@@ -5,10 +5,15 @@ Why: the HTTP server's own "listening" line comes before the app's start-up (mod
 models train), so a printed curl ran at once failed. A worker's lifespan start-up completing is
 the moment its ``/health/ready`` turns 200; the wrapper below writes a file then, and
 :func:`wait_ready` (in the main process) waits for one file per worker.
+
+Workers start one at a time (a lock file beside the marks): the first one migrates the database,
+creates the admin key and registers the demo models; two at once on a new home raced on those.
 """
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import os
 import shutil
 import time
@@ -43,13 +48,21 @@ class MarkReady:
             await self.app(scope, receive, send)
             return
 
-        async def marking_send(message: Message) -> None:
-            await send(message)
-            if message["type"] == "lifespan.startup.complete":
-                self.directory.mkdir(parents=True, exist_ok=True)
-                (self.directory / str(os.getpid())).touch()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        lock = os.open(self.directory.parent / "startup.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
 
-        await self.app(scope, receive, marking_send)
+        async def marking_send(message: Message) -> None:
+            if message["type"].startswith("lifespan.startup."):  # complete or failed: the next may start
+                if message["type"] == "lifespan.startup.complete":
+                    (self.directory / str(os.getpid())).touch()
+                fcntl.flock(lock, fcntl.LOCK_UN)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, marking_send)
+        finally:
+            os.close(lock)
 
 
 def wait_ready(directory: Path, workers: int, *, alive: Callable[[], bool],
