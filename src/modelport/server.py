@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -130,6 +131,9 @@ def build_server(settings: Settings, workers: int) -> MPServer:
 def run_server(settings: Settings, *, workers: int = 1) -> None:
     """Serve until SIGTERM/SIGINT, then drain (see :mod:`modelport.shutdown`) and exit 0."""
     configure_logging(settings.log_level, settings.log_format)
+    # workers start as fresh interpreters: the environment set below (Prometheus' multi-process
+    # directory among it) is read by libraries at import, and this process imported them already
+    multiprocessing.set_start_method("spawn", force=True)
     server = build_server(settings, workers)
     export_settings(settings)
     ready = prepare_home(settings, workers)
