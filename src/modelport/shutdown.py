@@ -23,7 +23,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 #: main process -> worker processes: start draining (readiness 503), keep serving
-DRAIN_SIGNAL = signal.SIGUSR1
+DRAIN_SIGNAL = signal.SIGUSR2  # not SIGUSR1: gunicorn workers reopen their logs on it
 DRAINING_LOG = "draining (readiness now 503)"
 
 Handler = Callable[[int, FrameType | None], Any] | int | None

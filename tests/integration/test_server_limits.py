@@ -4,6 +4,7 @@ header read timeout, body read timeout, connection limit, and 200 slow-drip clie
 from __future__ import annotations
 
 import contextlib
+import os
 import select
 import socket
 import statistics
@@ -204,3 +205,28 @@ def test_connections_over_the_limit_wait_for_a_free_one(tmp_path: Path) -> None:
             sock.close()
     finally:
         srv.stop()
+
+
+def test_an_upload_spools_under_home_tmp(server: ServeProcess) -> None:
+    """Starlette spools a multipart file over 1 MiB to a temporary file: it is under ``home/tmp``
+    (an unnamed file: seen through the worker's open file descriptors)."""
+    (worker,) = [int(p.name) for p in (server.home / "run" / "ready").iterdir()]
+    tmp = str((server.home / "tmp").resolve())
+    head = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="m.skops"\r\n'
+            b"Content-Type: application/octet-stream\r\n\r\n")
+    sock = connect(server.port)
+    auth = server.auth()["Authorization"].encode()
+    sock.sendall(b"POST /api/v1/models HTTP/1.1\r\nHost: t\r\nAuthorization: " + auth
+                 + b"\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: %d\r\n\r\n"
+                 % (len(head) + 4 * 1024 * 1024) + head + b"\0" * (2 * 1024 * 1024))
+    spooled: list[str] = []
+    deadline = time.monotonic() + BODY_TIMEOUT_S - 0.3
+    while not spooled and time.monotonic() < deadline:
+        for fd in Path(f"/proc/{worker}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith(tmp):
+                    spooled.append(target)
+        time.sleep(0.05)
+    sock.close()
+    assert spooled, f"no open file under {tmp}"
