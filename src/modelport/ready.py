@@ -22,6 +22,8 @@ from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from modelport.shutdown import DRAIN_SIGNAL, draining_flag
+
 #: how often the main process looks for the workers' marks
 POLL_S = 0.05
 
@@ -31,13 +33,18 @@ def ready_dir(home: Path) -> Path:
 
 
 def reset(directory: Path) -> None:
-    """At start: marks of an earlier run mean nothing."""
+    """At start: marks and the drain flag of an earlier run mean nothing."""
     shutil.rmtree(directory, ignore_errors=True)
+    draining_flag(directory).unlink(missing_ok=True)
     directory.mkdir(parents=True, exist_ok=True)
 
 
 class MarkReady:
-    """ASGI wrapper: when the app reports its lifespan start-up complete, write ``<pid>`` in ``directory``."""
+    """ASGI wrapper: when the app reports its lifespan start-up complete, write ``<pid>`` in ``directory``.
+
+    If the drain began while this worker started, it drains at once (its signal handler is in
+    place by then: the lifespan installs it before reporting start-up complete).
+    """
 
     def __init__(self, app: ASGIApp, directory: Path) -> None:
         self.app = app
@@ -56,6 +63,8 @@ class MarkReady:
             if message["type"].startswith("lifespan.startup."):  # complete or failed: the next may start
                 if message["type"] == "lifespan.startup.complete":
                     (self.directory / str(os.getpid())).touch()
+                    if draining_flag(self.directory).exists():
+                        os.kill(os.getpid(), DRAIN_SIGNAL)
                 fcntl.flock(lock, fcntl.LOCK_UN)
             await send(message)
 

@@ -33,7 +33,7 @@ from modelport.body_timeout import BodyTimeout
 from modelport.observability.logging import configure_logging
 from modelport.ready import MarkReady, ready_dir, reset, wait_ready
 from modelport.settings import Settings
-from modelport.shutdown import drain_then_stop, ignore_drain_signal_until_ready
+from modelport.shutdown import drain_then_stop, drain_workers, ignore_drain_signal_until_ready
 
 FACTORY = "modelport.server:factory"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -144,7 +144,7 @@ def run_server(settings: Settings, *, workers: int = 1) -> None:
 
     @server.on_startup
     def started() -> None:  # granian has installed its signal handlers: drain goes in front
-        drain_then_stop(settings.drain_s)
+        drain_then_stop(settings.drain_s, notify=lambda: drain_workers(ready))
         threading.Thread(target=announce, name="banner", daemon=True).start()
 
     server.serve()

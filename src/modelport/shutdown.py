@@ -17,6 +17,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -64,15 +65,15 @@ def ignore_drain_signal_until_ready() -> None:
     signal.signal(DRAIN_SIGNAL, signal.SIG_IGN)
 
 
-def drain_then_stop(drain_s: float, notify: Callable[[], None] | None = None) -> None:
+def drain_then_stop(drain_s: float, notify: Callable[[], None]) -> None:
     """In the main process, once the HTTP server installed its handlers: delay its stop by ``drain_s``.
 
-    The first SIGTERM/SIGINT calls ``notify`` (default: send :data:`DRAIN_SIGNAL` to every worker
-    process) and runs the server's own handler ``drain_s`` seconds later; a second one runs it now.
+    The first SIGTERM/SIGINT calls ``notify`` (:func:`drain_workers`) and runs the server's own
+    handler ``drain_s`` seconds later; a second one runs it now.
     """
     previous_handlers: dict[signal.Signals, Handler] = {sig: signal.getsignal(sig) for sig in SIGNALS}
     started = threading.Event()
-    tell = notify or drain_workers
+    tell = notify
 
     def handler(signum: int, frame: FrameType | None) -> None:
         previous = previous_handlers[signal.Signals(signum)]
@@ -90,9 +91,18 @@ def drain_then_stop(drain_s: float, notify: Callable[[], None] | None = None) ->
         signal.signal(sig, handler)
 
 
-def drain_workers() -> None:
+def draining_flag(ready: Path) -> Path:
+    """Left by the main process when the drain began (beside the ready marks, not among them)."""
+    return ready.parent / "draining"
+
+
+def drain_workers(ready: Path) -> None:
+    """Send :data:`DRAIN_SIGNAL` to the worker processes that are ready (marks in ``ready``); one
+    still starting finds the flag this leaves and drains itself once started (:mod:`modelport.ready`)."""
+    draining_flag(ready).touch()
+    marked = {entry.name for entry in ready.iterdir()} if ready.is_dir() else set()
     for child in multiprocessing.active_children():
-        if child.pid is not None:
+        if child.pid is not None and str(child.pid) in marked:
             os.kill(child.pid, DRAIN_SIGNAL)
 
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from modelport.ready import MarkReady, reset, wait_ready
+from modelport.shutdown import DRAIN_SIGNAL, draining_flag
 
 
 async def test_the_mark_is_written_when_startup_completes(tmp_path: Path) -> None:
@@ -59,3 +64,41 @@ def test_reset_removes_an_earlier_runs_marks(tmp_path: Path) -> None:
     (directory / "123").touch()
     reset(directory)
     assert directory.is_dir() and not any(directory.iterdir())
+
+
+@pytest.mark.usefixtures("saved_drain_handler")
+async def test_a_worker_that_finishes_starting_during_the_drain_drains_at_once(tmp_path: Path) -> None:
+    directory = tmp_path / "ready"
+    reset(directory)
+    draining_flag(directory).touch()  # the main process began the drain while this worker started
+    got: list[int] = []
+    signal.signal(DRAIN_SIGNAL, lambda signum, frame: got.append(signum))
+    messages = [{"type": "lifespan.startup"}]
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "lifespan.startup.complete"})
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    await MarkReady(app, directory)({"type": "lifespan"}, receive, send)
+    assert got == [DRAIN_SIGNAL]
+
+
+def test_reset_removes_the_drain_flag(tmp_path: Path) -> None:
+    directory = tmp_path / "ready"
+    directory.mkdir()
+    draining_flag(directory).touch()
+    reset(directory)
+    assert not draining_flag(directory).exists()
+
+
+@pytest.fixture
+def saved_drain_handler() -> Iterator[None]:
+    saved = signal.getsignal(DRAIN_SIGNAL)
+    yield
+    signal.signal(DRAIN_SIGNAL, saved)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from types import FrameType, SimpleNamespace
 
 import pytest
 
-from modelport.shutdown import DRAIN_SIGNAL, drain_then_stop, mark_draining_on_signal
+from modelport.shutdown import (
+    DRAIN_SIGNAL,
+    drain_then_stop,
+    drain_workers,
+    draining_flag,
+    mark_draining_on_signal,
+)
 
 
 @pytest.fixture
@@ -66,3 +74,26 @@ def test_the_drain_signal_turns_readiness_off_and_goes_no_further() -> None:
     assert state.draining
     restore()
     assert signal.getsignal(DRAIN_SIGNAL) == signal.SIG_DFL
+
+
+@pytest.mark.usefixtures("saved_handlers")
+def test_only_ready_workers_are_told_and_the_flag_is_left(tmp_path: Path) -> None:
+    """A worker still starting is not signalled (the signal's default action would end it)."""
+    ctx = multiprocessing.get_context("spawn")
+    ready_child = ctx.Process(target=time.sleep, args=(30,))
+    starting_child = ctx.Process(target=time.sleep, args=(30,))
+    ready_child.start()
+    starting_child.start()
+    try:
+        ready = tmp_path / "ready"
+        ready.mkdir()
+        (ready / str(ready_child.pid)).touch()
+        drain_workers(ready)
+        ready_child.join(10)
+        assert ready_child.exitcode == -DRAIN_SIGNAL  # default action: it ended of the drain signal
+        assert starting_child.is_alive()
+        assert draining_flag(ready).exists()
+    finally:
+        for child in (ready_child, starting_child):
+            child.kill()
+            child.join(10)
