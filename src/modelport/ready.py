@@ -32,10 +32,16 @@ def ready_dir(home: Path) -> Path:
     return home / "run" / "ready"
 
 
+def failed_flag(directory: Path) -> Path:
+    """Left by a worker whose app failed to start (beside the marks)."""
+    return directory.parent / "failed"
+
+
 def reset(directory: Path) -> None:
-    """At start: marks and the drain flag of an earlier run mean nothing."""
+    """At start: marks and flags of an earlier run mean nothing."""
     shutil.rmtree(directory, ignore_errors=True)
     draining_flag(directory).unlink(missing_ok=True)
+    failed_flag(directory).unlink(missing_ok=True)
     directory.mkdir(parents=True, exist_ok=True)
 
 
@@ -65,6 +71,8 @@ class MarkReady:
                     (self.directory / str(os.getpid())).touch()
                     if draining_flag(self.directory).exists():
                         os.kill(os.getpid(), DRAIN_SIGNAL)
+                else:
+                    failed_flag(self.directory).touch()
                 fcntl.flock(lock, fcntl.LOCK_UN)
             await send(message)
 

@@ -14,10 +14,12 @@ ready (:mod:`modelport.ready`) and drains on SIGTERM (:mod:`modelport.shutdown`)
 from __future__ import annotations
 
 import json
+import logging
 import math
 import multiprocessing
 import os
 import shutil
+import signal
 import tempfile
 import threading
 from pathlib import Path
@@ -31,10 +33,11 @@ from starlette.types import ASGIApp
 
 from modelport.body_timeout import BodyTimeout
 from modelport.observability.logging import configure_logging
-from modelport.ready import MarkReady, ready_dir, reset, wait_ready
+from modelport.ready import MarkReady, failed_flag, ready_dir, reset, wait_ready
 from modelport.settings import Settings
 from modelport.shutdown import drain_then_stop, drain_workers, ignore_drain_signal_until_ready
 
+log = logging.getLogger(__name__)
 FACTORY = "modelport.server:factory"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -55,12 +58,14 @@ def banner(settings: Settings) -> str:
     key_file = (settings.home / "admin.key").resolve()
     key = (f"             -H \"Authorization: Bearer $(cat {key_file})\" \\\n"
            if settings.auth == "enabled" else "")
+    trust = (f"             --cacert {settings.tls_cert_file.resolve()} \\\n"
+             if settings.tls_cert_file is not None else "")
     return (
         f"\n  modelport is ready on {base}\n"
         f"  docs:    {base}/docs\n"
         f"  OIP v2:  {base}/v2{grpc}\n"
         f"  try:     curl -s -X POST {base}/api/v1/models/iris/predict \\\n"
-        f"{key}"
+        f"{trust}{key}"
         f"             -H 'Content-Type: application/json' -d '{{\"features\": [5.1, 3.5, 1.4, 0.2]}}'\n"
     )
 
@@ -125,6 +130,7 @@ def build_server(settings: Settings, workers: int) -> MPServer:
         ssl_cert=settings.tls_cert_file, ssl_key=settings.tls_key_file, ssl_ca=client_ca,
         ssl_client_verify=client_ca is not None,
         workers_kill_timeout=max(1, math.ceil(settings.shutdown_grace_s)),
+        respawn_failed_workers=True,  # a worker that dies is replaced (Granian stops on a crash loop)
     )
 
 
@@ -138,9 +144,14 @@ def run_server(settings: Settings, *, workers: int = 1) -> None:
     export_settings(settings)
     ready = prepare_home(settings, workers)
 
+    failed = failed_flag(ready)
+
     def announce() -> None:
-        if wait_ready(ready, workers, alive=lambda: True):
+        if wait_ready(ready, workers, alive=lambda: not failed.exists()):
             print(banner(settings), flush=True)
+        elif failed.exists():  # rather than respawning a worker that cannot start, stop (exit 1)
+            log.error("a worker failed to start: stopping")
+            os.kill(os.getpid(), signal.SIGTERM)
 
     @server.on_startup
     def started() -> None:  # granian has installed its signal handlers: drain goes in front
@@ -148,6 +159,8 @@ def run_server(settings: Settings, *, workers: int = 1) -> None:
         threading.Thread(target=announce, name="banner", daemon=True).start()
 
     server.serve()
+    if failed.exists():
+        raise SystemExit(1)
 
 
 def factory() -> ASGIApp:
@@ -158,6 +171,10 @@ def factory() -> ASGIApp:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     tempfile.tempdir = str(settings.home.resolve() / "tmp")
-    app: ASGIApp = create_app(settings, freeze_gc=True)
-    app = BodyTimeout(app, settings.body_timeout_s)
-    return MarkReady(app, ready_dir(settings.home.resolve()))
+    ready = ready_dir(settings.home.resolve())
+    try:
+        app: ASGIApp = create_app(settings, freeze_gc=True)
+    except BaseException:
+        failed_flag(ready).touch()  # the main process stops instead of respawning this worker
+        raise
+    return MarkReady(BodyTimeout(app, settings.body_timeout_s), ready)
