@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -26,10 +28,17 @@ def test_public_base_uses_https_with_a_certificate(tmp_path: Path) -> None:
     assert public_base(Settings(home=tmp_path, host="::1", port=2)) == "http://[::1]:2"
 
 
-def test_settings_given_in_code_reach_the_environment(monkeypatch: pytest.MonkeyPatch,
-                                                      tmp_path: Path) -> None:
+@pytest.fixture
+def own_environ() -> Iterator[None]:
+    """The code under test writes ``os.environ``: the whole of it is put back afterwards."""
+    with mock.patch.dict(os.environ):
+        yield
+
+
+@pytest.mark.usefixtures("own_environ")
+def test_settings_given_in_code_reach_the_environment(tmp_path: Path) -> None:
     for name in ("MODELPORT_PORT", "MODELPORT_DEMO_MODELS", "MODELPORT_CORS_ORIGINS", "MODELPORT_HOME"):
-        monkeypatch.delenv(name, raising=False)
+        os.environ.pop(name, None)
     export_settings(Settings(home=tmp_path, port=8123, demo_models=False, cors_origins=["https://a.example"]))
     again = Settings()
     assert (again.port, again.demo_models, again.cors_origins) == (8123, False, ["https://a.example"])
@@ -47,11 +56,11 @@ def test_tls_settings_are_checked(tmp_path: Path) -> None:
         check_tls(Settings(home=tmp_path, tls_client_ca_file=cert))
 
 
+@pytest.mark.usefixtures("own_environ")
 def test_home_gets_a_clean_tmp_and_with_workers_a_metrics_dir(monkeypatch: pytest.MonkeyPatch,
                                                                tmp_path: Path) -> None:
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
-    monkeypatch.setenv("TMPDIR", os.environ.get("TMPDIR", "/tmp"))  # restored after the test
-    monkeypatch.setattr(tempfile, "tempdir", tempfile.tempdir)
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    monkeypatch.setattr(tempfile, "tempdir", tempfile.tempdir)  # restored after the test
     (tmp_path / "tmp").mkdir()
     (tmp_path / "tmp" / "stale").write_text("x")
     prepare_home(Settings(home=tmp_path), workers=1)
