@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     job_queue_suffix: str = Field(default="", max_length=64, description="appended to queue names")
     broker_timeout_s: float = Field(default=3.0, gt=0, description="broker connect timeout on publish")
 
+    # --- bring your own model (#18)
+    allow_code: bool = Field(
+        default=False, description="allow registering `python` models (their code runs in model workers)"
+    )
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
