@@ -18,8 +18,10 @@ from modelport.registry.registry import ModelRegistry, check_name
 from modelport.registry.store import copy_hashing, file_digest
 from modelport.runtime.archive import pack_directory
 from modelport.runtime.base import Runtime
+from modelport.runtime.isolation import inspect_isolated
 from modelport.runtime.manager import ModelManager
-from modelport.runtime.registry import runtime_class
+from modelport.runtime.options import check_code_allowed, runtime_options
+from modelport.runtime.registry import FLAVORS, runtime_class
 from modelport.runtime.sklearn import is_skops_file
 
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
@@ -56,6 +58,7 @@ class ModelService:
         self.tmp_dir = tmp_dir
         self.allow_pickle = allow_pickle
         self.max_upload_bytes = max_upload_bytes
+        self.allow_code = False  # bring your own model (#18): set from MODELPORT_ALLOW_CODE by bootstrap
 
     async def register_stream(self, name: str, flavor: str, stream: BinaryIO, filename: str,
                               **kwargs: object) -> ModelVersionInfo:
@@ -71,10 +74,11 @@ class ModelService:
         signature: Signature | None = None, description: str = "",
         tags: dict[str, str] | None = None, metrics: dict[str, float] | None = None,
         config: ServingConfig | None = None, aliases: list[str] | None = None,
-        job_id: str | None = None,
+        job_id: str | None = None, admin: bool = True,
     ) -> ModelVersionInfo:
         check_name(name)
         cls = runtime_class(flavor)
+        check_code_allowed(cls, allow_code=self.allow_code, admin=admin)  # bring your own model (#18)
         if await asyncio.to_thread(path.is_dir):
             if not cls.accepts_directory:
                 raise InvalidInput(f"flavor {flavor!r} takes a single file, not a directory")
@@ -84,7 +88,7 @@ class ModelService:
                 return await self.register_file(
                     name, flavor, packed, filename="model.zip", signature=signature,
                     description=description, tags=tags, metrics=metrics, config=config,
-                    aliases=aliases, job_id=job_id,
+                    aliases=aliases, job_id=job_id, admin=admin,
                 )
         fname = (filename or path.name).lower()
         suffix = next((s for s in cls.suffixes if fname.endswith(s)), Path(fname).suffix)
@@ -101,7 +105,12 @@ class ModelService:
             elif suffix not in PICKLE_SUFFIXES:
                 suffix = ".joblib"
         sha256, size = await asyncio.to_thread(file_digest, path)
-        final_signature = await asyncio.to_thread(_inspect, flavor, path, signature, self.allow_pickle)
+        if cls.isolated:  # user code: checked in a child process (bring your own model, #18)
+            options = runtime_options(config, allow_pickle=self.allow_pickle, allow_code=self.allow_code)
+            final_signature = await asyncio.to_thread(inspect_isolated, FLAVORS[flavor], path, signature,
+                                                      options)
+        else:
+            final_signature = await asyncio.to_thread(_inspect, flavor, path, signature, self.allow_pickle)
         info = await self.registry.add_version(
             name, flavor, path, suffix, sha256, size, final_signature, description=description,
             tags=tags, metrics=metrics, config=config, job_id=job_id,

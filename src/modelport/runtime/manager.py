@@ -27,6 +27,7 @@ from modelport.registry.store import ArtifactStore, sha256_file
 from modelport.runtime.base import Runtime
 from modelport.runtime.batching import BatchConfig, Batcher
 from modelport.runtime.executor import Runner, ThreadRunner
+from modelport.runtime.options import runtime_options
 from modelport.runtime.registry import FLAVORS, runtime_class
 from modelport.runtime.workers import ProcessRunner, WorkerSpec
 
@@ -63,14 +64,16 @@ class LoadedModel:
                 self.drained.set()
 
 
-def load_runtime(info: ModelVersionInfo, path: Path, allow_pickle: bool, *, load: bool = True) -> Runtime:
+def load_runtime(info: ModelVersionInfo, path: Path, allow_pickle: bool, *, load: bool = True,
+                 allow_code: bool = False) -> Runtime:
     """Verify the checksum, then load and warm up (unless workers will); runs in a thread."""
     actual = sha256_file(path)
     if actual != info.sha256:
         raise ArtifactIntegrityError(
             f"artifact of {info.name} v{info.version} fails its sha256 check; refusing to load"
         )
-    runtime = runtime_class(info.flavor)(path, info.signature, {"allow_pickle": allow_pickle})
+    options = runtime_options(info.config, allow_pickle=allow_pickle, allow_code=allow_code)
+    runtime = runtime_class(info.flavor)(path, info.signature, options)
     if load:
         runtime.load()
         runtime.warmup()
@@ -89,6 +92,7 @@ class ModelManager:
         self.workers = workers
         self.max_loaded = max_loaded
         self.allow_pickle = allow_pickle
+        self.allow_code = False  # bring your own model (#18): set from MODELPORT_ALLOW_CODE by bootstrap
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="model")
         self._loaded: OrderedDict[Key, LoadedModel] = OrderedDict()
         self._locks: dict[Key, asyncio.Lock] = {}
@@ -120,10 +124,12 @@ class ModelManager:
             started = time.perf_counter()
             path = self.store.local_path(info.artifact_key)
             workers = info.config.workers if info.config.workers is not None else self.workers
+            if info.config.workers is None and runtime_class(info.flavor).isolated:
+                workers = max(workers, 1)  # user code runs in a worker process unless told otherwise
             try:
                 runtime = await asyncio.get_running_loop().run_in_executor(
                     self.pool, functools.partial(load_runtime, info, path, self.allow_pickle,
-                                                 load=workers == 0)
+                                                 load=workers == 0, allow_code=self.allow_code)
                 )
                 runner = await self._runner(info, runtime, workers)
             except ModelportError:

@@ -91,7 +91,7 @@ async def register_model(
         raise InvalidInput("tags must be a JSON object of strings")
     info = await services.models.register_stream(
         name, flavor, file.file, file.filename or "upload", signature=sig, description=description,
-        tags=tag_data, config=cfg, aliases=[alias] if alias else None,
+        tags=tag_data, config=cfg, aliases=[alias] if alias else None, admin=_p.has("admin"),
     )
     return VersionOut.of(info, (await services.registry.get_model(name)).aliases)
 
