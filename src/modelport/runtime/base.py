@@ -60,6 +60,10 @@ class Runtime(ABC):
     def unload(self) -> None:
         self.ready = False
 
+    def placement(self) -> str:
+        """The device the loaded model runs on (``cpu``, ``cuda:0``); GPU-capable runtimes override it."""
+        return "cpu"
+
     @abstractmethod
     def infer_signature(self) -> Signature:
         """The signature read from the loaded model, used when registration gives none."""
