@@ -103,6 +103,7 @@ def in_process_answers(root: Path, x: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def zip_dir(root: Path, dest: Path, prefix: str = "") -> Path:
+    assert not dest.resolve().is_relative_to(root.resolve()), "an archive inside its own source grows forever"
     with zipfile.ZipFile(dest, "w") as zf:
         for path in sorted(root.rglob("*")):
             zf.write(path, prefix + path.relative_to(root).as_posix())
