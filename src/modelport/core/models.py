@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from modelport.errors import InvalidInput, UnsafeArtifact
 from modelport.registry.manifest import ModelVersionInfo, ServingConfig, Signature
@@ -27,9 +27,9 @@ from modelport.runtime.sklearn import is_skops_file
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 
 
-def _inspect(flavor: str, path: Path, signature: Signature | None, allow_pickle: bool) -> Signature:
+def _inspect(flavor: str, path: Path, signature: Signature | None, options: dict[str, Any]) -> Signature:
     """Load the artifact once (in a thread) to prove it works and read its signature."""
-    runtime: Runtime = runtime_class(flavor)(path, signature, {"allow_pickle": allow_pickle})
+    runtime: Runtime = runtime_class(flavor)(path, signature, options)
     try:
         runtime.load()
     except (InvalidInput, UnsafeArtifact):
@@ -105,12 +105,12 @@ class ModelService:
             elif suffix not in PICKLE_SUFFIXES:
                 suffix = ".joblib"
         sha256, size = await asyncio.to_thread(file_digest, path)
+        options = runtime_options(config, allow_pickle=self.allow_pickle, allow_code=self.allow_code)
         if cls.isolated:  # user code: checked in a child process (bring your own model, #18)
-            options = runtime_options(config, allow_pickle=self.allow_pickle, allow_code=self.allow_code)
             final_signature = await asyncio.to_thread(inspect_isolated, FLAVORS[flavor], path, signature,
                                                       options)
         else:
-            final_signature = await asyncio.to_thread(_inspect, flavor, path, signature, self.allow_pickle)
+            final_signature = await asyncio.to_thread(_inspect, flavor, path, signature, options)
         info = await self.registry.add_version(
             name, flavor, path, suffix, sha256, size, final_signature, description=description,
             tags=tags, metrics=metrics, config=config, job_id=job_id,

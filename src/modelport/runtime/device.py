@@ -9,6 +9,7 @@ CUDA execution provider exists only with the ``onnxruntime-gpu`` package).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from modelport.errors import InvalidInput
 from modelport.runtime.extras import require
@@ -27,10 +28,15 @@ def _index(requested: str) -> int:
     return int(requested.partition(":")[2] or 0)
 
 
+def gpu_present() -> bool:
+    """Whether an NVIDIA device node exists: lets ``auto`` skip importing torch on CPU-only hosts."""
+    return any(Path("/dev").glob("nvidia[0-9]*"))
+
+
 def torch_device(requested: str | None) -> str:
     """The torch device string for ``requested`` (None = ``auto``)."""
     wanted = check_device(requested or "auto")
-    if wanted == "cpu":
+    if wanted == "cpu" or (wanted == "auto" and not gpu_present()):
         return "cpu"
     torch = require("torch")
     visible = int(torch.cuda.device_count()) if torch.cuda.is_available() else 0

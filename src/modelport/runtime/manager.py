@@ -12,6 +12,7 @@ from settings) in front of a runner: the shared thread pool, or ``workers`` proc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -47,6 +48,7 @@ class LoadedModel:
         self.retired = False
         self.drained = asyncio.Event()
         self.drained.set()
+        self.device = "cpu"  # where the model runs (config.device resolved), see runtime/device.py
 
     @property
     def runner(self) -> Runner:
@@ -104,6 +106,11 @@ class ModelManager:
     def is_loaded(self, key: Key) -> bool:
         return key in self._loaded
 
+    def device_of(self, key: Key) -> str | None:
+        """The device a loaded version runs on (None when it is not loaded)."""
+        model = self._loaded.get(key)
+        return model.device if model is not None else None
+
     async def get(self, info: ModelVersionInfo) -> LoadedModel:
         key = info.key
         model = self._loaded.get(key)
@@ -139,6 +146,8 @@ class ModelManager:
             self.metrics.model_load_seconds.labels(info.name, str(info.version)).observe(elapsed)
             model = LoadedModel(info, runtime, Batcher(runner, self.batch_config(info, runtime),
                                                        model=info.name, metrics=self.metrics))
+            model.device = runtime.placement() if runtime.ready else str(getattr(runner, "device", "cpu"))
+            self.metrics.model_device.labels(info.name, str(info.version), model.device).set(1)
             self._loaded[key] = model
             self.metrics.models_loaded.set(len(self._loaded))
             log.info("loaded %s v%s (%s) in %.0f ms", info.name, info.version, info.flavor, elapsed * 1000)
@@ -177,6 +186,8 @@ class ModelManager:
         if model is None:
             return False
         model.retired = True
+        with contextlib.suppress(KeyError):
+            self.metrics.model_device.remove(key[0], str(key[1]), model.device)
         try:
             await asyncio.wait_for(model.drained.wait(), drain_timeout)
         except TimeoutError:

@@ -23,6 +23,7 @@ from modelport.errors import InvalidInput, UnsafeArtifact
 from modelport.registry.manifest import Signature
 from modelport.runtime.archive import unpack
 from modelport.runtime.base import Runtime
+from modelport.runtime.device import torch_device
 from modelport.runtime.requirements import check_requirements, refuse_missing
 
 ALLOW_CODE_HINT = "set MODELPORT_ALLOW_CODE=true on the server (and register with an admin key)"
@@ -72,10 +73,24 @@ class PythonRuntime(Runtime):
         if not isinstance(model_cls, type) or not callable(getattr(model_cls, "predict", None)):
             raise InvalidInput("model.py must define a class Model with a predict(inputs) method")
         self.model: Any = model_cls()
-        self.model.device = self.options.get("device_resolved", "cpu")
+        self.device = self._device()
+        self.model.device = self.device
         if callable(getattr(self.model, "load", None)):
             self.model.load(self.root)
         self.ready = True
+
+    def _device(self) -> str:
+        """``config.device`` for the model to use if it wants: ``auto`` is a GPU only when torch sees one."""
+        requested = str(self.options.get("device") or "auto")
+        try:
+            return torch_device(requested)
+        except InvalidInput:
+            if requested == "auto":  # no torch here: the model runs on the CPU
+                return "cpu"
+            raise
+
+    def placement(self) -> str:
+        return str(getattr(self, "device", "cpu"))
 
     def predict(self, inputs: TensorDict) -> TensorDict:
         outputs = self.model.predict(inputs)

@@ -125,7 +125,7 @@ def worker_main(conn: Connection, spec: WorkerSpec, out_name: str) -> None:  # p
         return
     out = attach(out_name)
     segments: dict[str, SharedMemory] = {}
-    conn.send(("ready", None, None))
+    conn.send(("ready", runtime.placement(), None))
     while True:
         try:
             msg = conn.recv()
@@ -170,6 +170,7 @@ class Worker:
         self.process: BaseProcess | None = None
         self.conn: Connection | None = None
         self.restarts = 0
+        self.device = "cpu"
 
     @property
     def pid(self) -> int | None:
@@ -198,6 +199,7 @@ class Worker:
             process.join(5)
             raise ModelError(f"worker for {self.spec.label} failed to load: {err_type}: {detail}")
         self.process, self.conn = process, parent
+        self.device = str(err_type or "cpu")  # a ready message carries the model's placement
         log.info("worker %d of %s ready (pid %s)", self.index, self.spec.label, process.pid)
 
     def restart(self) -> None:
@@ -273,6 +275,11 @@ class ProcessRunner:
         except BaseException:
             await self.close()
             raise
+
+    @property
+    def device(self) -> str:
+        """Where the workers' model runs (each worker reports it when ready)."""
+        return self.workers[0].device if self.workers else "cpu"
 
     def pids(self) -> list[int | None]:
         return [w.pid for w in self.workers]
