@@ -37,6 +37,8 @@ class Runtime(ABC):
     #: registration checks run in a child process and serving defaults to one worker process,
     #: so a crash, hang or leak in the model's code cannot take the server down
     isolated: ClassVar[bool] = False
+    #: worker processes may be forked from one loaded copy (no threads of its own at that point)
+    fork_safe: ClassVar[bool] = False
 
     def __init__(self, artifact: Path, signature: Signature | None = None,
                  options: dict[str, Any] | None = None) -> None:

@@ -170,6 +170,7 @@ class ModelManager:
             target=FLAVORS[info.flavor], artifact=str(runtime.artifact),
             signature_json=info.signature.model_dump_json(), options=dict(runtime.options),
             label=f"{info.name}-v{info.version}",
+            share=workers >= 2 and runtime_class(info.flavor).fork_safe,
         )
         runner = ProcessRunner(spec, workers)
         await runner.start()
