@@ -233,6 +233,8 @@ def main() -> None:
     text = write_report(args.out, rows, inproc, meta, PEER_MARK, log_pairs=pairs, embeddings=embeddings,
                         ceiling=ceiling)
     print(text)
+    # --- bring your own model (#18): worker memory, 1 vs 2 workers of one forest (bench/worker_memory.py)
+    subprocess.run([sys.executable, "-m", "bench.worker_memory"], check=False)
 
 
 def run_embeddings(seconds: float) -> list[dict[str, Any]]:

@@ -137,6 +137,8 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
         registry, manager, tmp_dir=settings.home / "tmp", allow_pickle=settings.allow_pickle,
         max_upload_bytes=settings.max_upload_bytes,
     )
+    # --- bring your own model (#18): models whose artifact is code load only when the operator allows it
+    manager.allow_code = models.allow_code = settings.allow_code
     tracking = build_tracking(settings, engine, sessions, metrics, registry, tracing.tracer)
     cache = make_cache(settings, metrics)
     inference = InferenceService(

@@ -107,6 +107,24 @@ def models_register(
     console.print(f"registered [bold]{info.name}[/bold] version {info.version} (sha256 {info.sha256[:12]})")
 
 
+# --- bring your own model (#18): import an MLflow model directory (logic in runtime/mlflow.py)
+@models_app.command("import-mlflow")
+def models_import_mlflow(
+    directory: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="MLflow model directory")],
+    name: Annotated[str | None, typer.Option(help="Model name (default: the directory name)")] = None,
+    description: Annotated[str, typer.Option()] = "",
+    alias: Annotated[list[str] | None, typer.Option(help="Aliases to point at the new version")] = None,
+) -> None:
+    """Register an MLflow model directory (MLmodel + files) as a new version, served natively."""
+    from modelport.runtime.mlflow import import_mlflow
+
+    info = run_with_services(lambda s: import_mlflow(s.models, directory, name=name, description=description,
+                                                     aliases=alias))
+    console.print(f"imported [bold]{info.name}[/bold] version {info.version} from MLflow "
+                  f"(sha256 {info.sha256[:12]})")
+# --- end bring your own model (#18)
+
+
 @models_app.command("list")
 def models_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List models with their versions and aliases."""

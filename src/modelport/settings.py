@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     tls_key_file: Path | None = Field(default=None, description="PKCS#8 PEM private key")
     tls_client_ca_file: Path | None = Field(default=None, description="set: clients need a cert it signed")
     # --- end server
+    # --- bring your own model (#18)
+    allow_code: bool = Field(
+        default=False, description="allow registering `python` models (their code runs in model workers)"
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -64,6 +64,7 @@ class VersionOut(BaseModel):
     config: ServingConfig
     created_at: UtcDatetime
     aliases: list[str] = Field(default_factory=list)
+    device: str | None = Field(default=None, description="where the version runs while loaded (#18)")
 
     @classmethod
     def of(cls, info: ModelVersionInfo, aliases: dict[str, int] | None = None) -> VersionOut:

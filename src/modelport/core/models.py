@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from modelport.errors import InvalidInput, UnsafeArtifact
 from modelport.registry.manifest import ModelVersionInfo, ServingConfig, Signature
@@ -18,17 +18,19 @@ from modelport.registry.registry import ModelRegistry, check_name
 from modelport.registry.store import copy_hashing, file_digest
 from modelport.runtime.archive import pack_directory
 from modelport.runtime.base import Runtime
+from modelport.runtime.isolation import inspect_isolated
 from modelport.runtime.manager import ModelManager
-from modelport.runtime.registry import runtime_class
+from modelport.runtime.options import check_code_allowed, runtime_options
+from modelport.runtime.registry import FLAVORS, runtime_class
 from modelport.runtime.sklearn import is_skops_file
 from modelport.security import model_access
 
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 
 
-def _inspect(flavor: str, path: Path, signature: Signature | None, allow_pickle: bool) -> Signature:
+def _inspect(flavor: str, path: Path, signature: Signature | None, options: dict[str, Any]) -> Signature:
     """Load the artifact once (in a thread) to prove it works and read its signature."""
-    runtime: Runtime = runtime_class(flavor)(path, signature, {"allow_pickle": allow_pickle})
+    runtime: Runtime = runtime_class(flavor)(path, signature, options)
     try:
         runtime.load()
     except (InvalidInput, UnsafeArtifact):
@@ -57,6 +59,7 @@ class ModelService:
         self.tmp_dir = tmp_dir
         self.allow_pickle = allow_pickle
         self.max_upload_bytes = max_upload_bytes
+        self.allow_code = False  # bring your own model (#18): set from MODELPORT_ALLOW_CODE by bootstrap
 
     async def register_stream(self, name: str, flavor: str, stream: BinaryIO, filename: str,
                               **kwargs: object) -> ModelVersionInfo:
@@ -74,11 +77,12 @@ class ModelService:
         signature: Signature | None = None, description: str = "",
         tags: dict[str, str] | None = None, metrics: dict[str, float] | None = None,
         config: ServingConfig | None = None, aliases: list[str] | None = None,
-        job_id: str | None = None,
+        job_id: str | None = None, admin: bool = True,
     ) -> ModelVersionInfo:
         check_name(name)
         model_access.check_writable(name)  # before the artifact is loaded
         cls = runtime_class(flavor)
+        check_code_allowed(cls, allow_code=self.allow_code, admin=admin)  # bring your own model (#18)
         if await asyncio.to_thread(path.is_dir):
             if not cls.accepts_directory:
                 raise InvalidInput(f"flavor {flavor!r} takes a single file, not a directory")
@@ -88,7 +92,7 @@ class ModelService:
                 return await self.register_file(
                     name, flavor, packed, filename="model.zip", signature=signature,
                     description=description, tags=tags, metrics=metrics, config=config,
-                    aliases=aliases, job_id=job_id,
+                    aliases=aliases, job_id=job_id, admin=admin,
                 )
         fname = (filename or path.name).lower()
         suffix = next((s for s in cls.suffixes if fname.endswith(s)), Path(fname).suffix)
@@ -105,7 +109,12 @@ class ModelService:
             elif suffix not in PICKLE_SUFFIXES:
                 suffix = ".joblib"
         sha256, size = await asyncio.to_thread(file_digest, path)
-        final_signature = await asyncio.to_thread(_inspect, flavor, path, signature, self.allow_pickle)
+        options = runtime_options(config, allow_pickle=self.allow_pickle, allow_code=self.allow_code)
+        if cls.isolated:  # user code: checked in a child process (bring your own model, #18)
+            final_signature = await asyncio.to_thread(inspect_isolated, FLAVORS[flavor], path, signature,
+                                                      options)
+        else:
+            final_signature = await asyncio.to_thread(_inspect, flavor, path, signature, options)
         info = await self.registry.add_version(
             name, flavor, path, suffix, sha256, size, final_signature, description=description,
             tags=tags, metrics=metrics, config=config, job_id=job_id,

@@ -104,7 +104,8 @@ def validate_hyperparameters(spec: EstimatorSpec, params: dict[str, Any]) -> dic
         )
     estimator = cls(**params)
     validate = getattr(estimator, "_validate_params", None)
-    if callable(validate):
+    # xgboost/lightgbm inherit sklearn's validator without declaring any constraints for it (#18)
+    if callable(validate) and hasattr(estimator, "_parameter_constraints"):
         try:
             validate()
         except (ValueError, TypeError) as exc:

@@ -1,4 +1,6 @@
-"""A training job: fit an allow-listed estimator, evaluate it, register it (skops), move an alias.
+"""A training job: fit an allow-listed estimator, evaluate it, register it, move an alias.
+
+The model is registered as skops, or in its native format for XGBoost/LightGBM (see native.py).
 
 Steps are checkpoints (progress + cancel). The fit runs in a thread so the lease keeps being
 renewed. Registration passes the job id, and the registry keeps one version per job id, so a
@@ -16,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from modelport.errors import InvalidInput
-from modelport.jobs import estimators
+from modelport.jobs import estimators, native
 from modelport.jobs.datasets import TARGET, DatasetInfo, numeric, to_matrix
 from modelport.jobs.runner import JobContext
 from modelport.jobs.schemas import TrainRequest
@@ -90,12 +92,6 @@ def _target(table: Any, name: str, task: str) -> np.ndarray:
     return np.asarray(y)
 
 
-def _dump(model: Any, path: Path) -> None:
-    import skops.io as sio
-
-    sio.dump(model, path)
-
-
 async def run_training(ctx: JobContext) -> tuple[dict[str, float], dict[str, Any]]:
     services = ctx.services
     req = TrainRequest.model_validate(ctx.params)
@@ -106,6 +102,7 @@ async def run_training(ctx: JobContext) -> tuple[dict[str, float], dict[str, Any
     table = await services.datasets.load_table(req.dataset)
     x = await asyncio.to_thread(to_matrix, table, features)
     y = _target(table, req.target, spec.task)
+    native.check_labels(spec.name, spec.task, y)  # boosters are registered natively (#18)
 
     await ctx.step(15, "splitting")
     x_train, x_test, y_train, y_test = _split(x, y, spec.task, req.test_size, req.random_state)
@@ -131,11 +128,12 @@ async def run_training(ctx: JobContext) -> tuple[dict[str, float], dict[str, Any
             "reference_dataset": ref_info.id}
     services.settings.home.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=services.settings.home) as tmp:
-        path = Path(tmp) / "model.skops"
-        await asyncio.to_thread(_dump, model, path)
+        flavor, filename = native.artifact_format(spec.name)
+        path = Path(tmp) / filename
+        await asyncio.to_thread(native.save, model, spec.name, path)
         ctx.check()  # last chance to cancel: registering is the commit point
         version = await services.models.register_file(
-            req.register_as.name, "sklearn", path, filename="model.skops", metrics=metrics, tags=tags,
+            req.register_as.name, flavor, path, filename=filename, metrics=metrics, tags=tags,
             description=req.register_as.description or f"{spec.name} trained on {req.dataset}",
             job_id=ctx.job.id,
         )

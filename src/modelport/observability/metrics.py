@@ -61,6 +61,12 @@ class Metrics:
             if loop else Gauge("modelport_inflight_requests", "Requests queued or running per model",
                                ["model"], registry=r, multiprocess_mode="livesum"))
 
+        # --- bring your own model (#18): where each loaded version runs
+        self.model_device = Gauge(
+            "modelport_model_device", "1 for the device each loaded model version runs on",
+            ["model", "version", "device"], registry=r, multiprocess_mode="livesum",
+        )
+
         # --- tracking: prediction log, cache, live model performance
         self.log_rows = Counter(
             "modelport_prediction_log_rows_total",

@@ -70,6 +70,8 @@ class ServingConfig(BaseModel):
     capture: Literal["full", "hash", "none"] | None = None
     capture_max_bytes: int | None = Field(default=None, ge=0, le=1_000_000)
     preprocessing: dict[str, Any] = Field(default_factory=dict)
+    # --- bring your own model (#18): where torch-based runtimes and ONNX Runtime place the model
+    device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda|cuda:\d{1,2})$")
 
 
 class ModelVersionInfo(BaseModel):

@@ -31,6 +31,14 @@ class Runtime(ABC):
     suffixes: ClassVar[tuple[str, ...]] = ()
     #: whether a model directory may be registered (packed into a zip artifact, see runtime/archive.py)
     accepts_directory: ClassVar[bool] = False
+    # --- bring your own model (#18)
+    #: the artifact is code: registering it needs the admin scope and MODELPORT_ALLOW_CODE=true
+    runs_code: ClassVar[bool] = False
+    #: registration checks run in a child process and serving defaults to one worker process,
+    #: so a crash, hang or leak in the model's code cannot take the server down
+    isolated: ClassVar[bool] = False
+    #: worker processes may be forked from one loaded copy (no threads of its own at that point)
+    fork_safe: ClassVar[bool] = False
 
     def __init__(self, artifact: Path, signature: Signature | None = None,
                  options: dict[str, Any] | None = None) -> None:
@@ -53,6 +61,10 @@ class Runtime(ABC):
 
     def unload(self) -> None:
         self.ready = False
+
+    def placement(self) -> str:
+        """The device the loaded model runs on (``cpu``, ``cuda:0``); GPU-capable runtimes override it."""
+        return "cpu"
 
     @abstractmethod
     def infer_signature(self) -> Signature:

@@ -12,6 +12,7 @@ from settings) in front of a runner: the shared thread pool, or ``workers`` proc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -27,6 +28,7 @@ from modelport.registry.store import ArtifactStore, sha256_file
 from modelport.runtime.base import Runtime
 from modelport.runtime.batching import BatchConfig, Batcher
 from modelport.runtime.executor import Runner, ThreadRunner
+from modelport.runtime.options import runtime_options
 from modelport.runtime.registry import FLAVORS, runtime_class
 from modelport.runtime.workers import ProcessRunner, WorkerSpec
 
@@ -46,6 +48,7 @@ class LoadedModel:
         self.retired = False
         self.drained = asyncio.Event()
         self.drained.set()
+        self.device = "cpu"  # where the model runs (config.device resolved), see runtime/device.py
 
     @property
     def runner(self) -> Runner:
@@ -63,14 +66,16 @@ class LoadedModel:
                 self.drained.set()
 
 
-def load_runtime(info: ModelVersionInfo, path: Path, allow_pickle: bool, *, load: bool = True) -> Runtime:
+def load_runtime(info: ModelVersionInfo, path: Path, allow_pickle: bool, *, load: bool = True,
+                 allow_code: bool = False) -> Runtime:
     """Verify the checksum, then load and warm up (unless workers will); runs in a thread."""
     actual = sha256_file(path)
     if actual != info.sha256:
         raise ArtifactIntegrityError(
             f"artifact of {info.name} v{info.version} fails its sha256 check; refusing to load"
         )
-    runtime = runtime_class(info.flavor)(path, info.signature, {"allow_pickle": allow_pickle})
+    options = runtime_options(info.config, allow_pickle=allow_pickle, allow_code=allow_code)
+    runtime = runtime_class(info.flavor)(path, info.signature, options)
     if load:
         runtime.load()
         runtime.warmup()
@@ -78,16 +83,18 @@ def load_runtime(info: ModelVersionInfo, path: Path, allow_pickle: bool, *, load
 
 
 def fetch_and_load(store: ArtifactStore, info: ModelVersionInfo, allow_pickle: bool, *,
-                   load: bool = True) -> Runtime:
+                   load: bool = True, allow_code: bool = False) -> Runtime:
     """Get a local copy of the artifact and load it; a cached copy that fails its checksum is
     dropped and fetched once more (the original in the store decides). Runs in a thread."""
     try:
-        return load_runtime(info, store.local_path(info.artifact_key), allow_pickle, load=load)
+        return load_runtime(info, store.local_path(info.artifact_key), allow_pickle, load=load,
+                            allow_code=allow_code)
     except ArtifactIntegrityError:
         if not store.evict(info.artifact_key):
             raise
         log.warning("cached artifact of %s v%s was corrupt; fetching it again", info.name, info.version)
-        return load_runtime(info, store.local_path(info.artifact_key), allow_pickle, load=load)
+        return load_runtime(info, store.local_path(info.artifact_key), allow_pickle, load=load,
+                            allow_code=allow_code)
 
 
 class ModelManager:
@@ -102,6 +109,7 @@ class ModelManager:
         self.workers = workers
         self.max_loaded = max_loaded
         self.allow_pickle = allow_pickle
+        self.allow_code = False  # bring your own model (#18): set from MODELPORT_ALLOW_CODE by bootstrap
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="model")
         self._loaded: OrderedDict[Key, LoadedModel] = OrderedDict()
         self._locks: dict[Key, asyncio.Lock] = {}
@@ -112,6 +120,11 @@ class ModelManager:
 
     def is_loaded(self, key: Key) -> bool:
         return key in self._loaded
+
+    def device_of(self, key: Key) -> str | None:
+        """The device a loaded version runs on (None when it is not loaded)."""
+        model = self._loaded.get(key)
+        return model.device if model is not None else None
 
     async def get(self, info: ModelVersionInfo) -> LoadedModel:
         key = info.key
@@ -132,10 +145,12 @@ class ModelManager:
                 return model
             started = time.perf_counter()
             workers = info.config.workers if info.config.workers is not None else self.workers
+            if info.config.workers is None and runtime_class(info.flavor).isolated:
+                workers = max(workers, 1)  # user code runs in a worker process unless told otherwise
             try:
                 runtime = await asyncio.get_running_loop().run_in_executor(
                     self.pool, functools.partial(fetch_and_load, self.store, info, self.allow_pickle,
-                                                 load=workers == 0)
+                                                 load=workers == 0, allow_code=self.allow_code)
                 )
                 runner = await self._runner(info, runtime, workers)
             except ModelportError:
@@ -145,6 +160,8 @@ class ModelManager:
             self.metrics.model_load_seconds.labels(info.name, str(info.version)).observe(elapsed)
             model = LoadedModel(info, runtime, Batcher(runner, self.batch_config(info, runtime),
                                                        model=info.name, metrics=self.metrics))
+            model.device = runtime.placement() if runtime.ready else str(getattr(runner, "device", "cpu"))
+            self.metrics.model_device.labels(info.name, str(info.version), model.device).set(1)
             self._loaded[key] = model
             self.metrics.models_loaded.set(len(self._loaded))
             log.info("loaded %s v%s (%s) in %.0f ms", info.name, info.version, info.flavor, elapsed * 1000)
@@ -167,6 +184,7 @@ class ModelManager:
             target=FLAVORS[info.flavor], artifact=str(runtime.artifact),
             signature_json=info.signature.model_dump_json(), options=dict(runtime.options),
             label=f"{info.name}-v{info.version}",
+            share=workers >= 2 and runtime_class(info.flavor).fork_safe,
         )
         runner = ProcessRunner(spec, workers)
         await runner.start()
@@ -183,6 +201,8 @@ class ModelManager:
         if model is None:
             return False
         model.retired = True
+        with contextlib.suppress(KeyError):
+            self.metrics.model_device.remove(key[0], str(key[1]), model.device)
         try:
             await asyncio.wait_for(model.drained.wait(), drain_timeout)
         except TimeoutError:

@@ -1,4 +1,4 @@
-"""ONNX models through ONNX Runtime (CPU). Safe to load: ONNX files hold no code."""
+"""ONNX models through ONNX Runtime (CPU; CUDA with onnxruntime-gpu). ONNX files hold no code."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 from modelport.core.types import TensorDict
 from modelport.registry.manifest import Signature, TensorSpec
 from modelport.runtime.base import Runtime
+from modelport.runtime.device import onnx_providers
 
 _ORT_TYPES = {
     "tensor(float)": "float32", "tensor(double)": "float64", "tensor(float16)": "float16",
@@ -34,9 +35,8 @@ class OnnxRuntime(Runtime):
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = int(self.options.get("intra_op_threads", 1))
         opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            str(self.artifact), sess_options=opts, providers=["CPUExecutionProvider"]
-        )
+        providers, self.device = onnx_providers(self.options.get("device"))  # config.device (#18)
+        self.session = ort.InferenceSession(str(self.artifact), sess_options=opts, providers=providers)
         self._inputs = {i.name: _ORT_TYPES.get(i.type, "float32") for i in self.session.get_inputs()}
         self._outputs = [o.name for o in self.session.get_outputs()]
         self.ready = True
@@ -55,6 +55,9 @@ class OnnxRuntime(Runtime):
                 value = np.array([[row[k] for k in keys] for row in value], dtype=np.float64)
             out[name] = np.asarray(value)
         return out
+
+    def placement(self) -> str:
+        return str(getattr(self, "device", "cpu"))
 
     def infer_signature(self) -> Signature:
         inputs = [

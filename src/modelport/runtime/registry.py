@@ -13,6 +13,12 @@ FLAVORS: dict[str, str] = {
     "onnx": "modelport.runtime.onnx:OnnxRuntime",
     "sentence-transformers": "modelport.runtime.sentence_transformers:SentenceTransformersRuntime",
     "transformers": "modelport.runtime.transformers:TransformersRuntime",
+    # --- bring your own model (#18)
+    "xgboost": "modelport.runtime.xgboost:XGBoostRuntime",
+    "lightgbm": "modelport.runtime.lightgbm:LightGBMRuntime",
+    "pytorch": "modelport.runtime.pytorch:PyTorchRuntime",
+    "python": "modelport.runtime.python:PythonRuntime",
+    "mlflow": "modelport.runtime.mlflow:MlflowRuntime",
 }
 
 
@@ -24,6 +30,8 @@ def runtime_class(flavor: str) -> type[Runtime]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:  # an optional extra is not installed
-        raise InvalidInput(f"flavor {flavor!r} needs an optional dependency: {exc.name}") from exc
+        from modelport.runtime.extras import missing_extra
+
+        raise missing_extra(exc.name or module_name) from exc
     cls: type[Runtime] = getattr(module, attr)
     return cls

@@ -16,6 +16,7 @@ from modelport.core.types import TensorDict
 from modelport.registry.manifest import Signature, TensorSpec
 from modelport.runtime.archive import ARCHIVE_SUFFIXES
 from modelport.runtime.base import Runtime
+from modelport.runtime.device import torch_device
 from modelport.runtime.hf import first_tensor, model_directory, offline, texts, torch_threads
 
 
@@ -31,8 +32,9 @@ class SentenceTransformersRuntime(Runtime):
         from sentence_transformers import SentenceTransformer
 
         model_dir = model_directory(self.artifact, self.options)
+        self.device = torch_device(self.options.get("device"))  # config.device (#18)
         self.model: Any = SentenceTransformer(
-            str(model_dir), device="cpu", local_files_only=True, trust_remote_code=False
+            str(model_dir), device=self.device, local_files_only=True, trust_remote_code=False
         )
         self.model.eval()
         self.dimension = int(self.model.get_embedding_dimension())
@@ -50,7 +52,7 @@ class SentenceTransformersRuntime(Runtime):
                 show_progress_bar=False,
             )
             features = self._preprocess(sentences)
-        counts = np.asarray(features["attention_mask"].sum(dim=1).numpy(), dtype=np.int64)
+        counts = np.asarray(features["attention_mask"].sum(dim=1).cpu().numpy(), dtype=np.int64)
         return {"embeddings": np.asarray(embeddings, dtype=np.float32), "token_counts": counts}
 
     def infer_signature(self) -> Signature:
@@ -61,6 +63,9 @@ class SentenceTransformersRuntime(Runtime):
                 TensorSpec(name="token_counts", dtype="int64", shape=[-1]),
             ],
         )
+
+    def placement(self) -> str:
+        return str(getattr(self, "device", "cpu"))
 
     def unload(self) -> None:
         self.model = None

@@ -55,6 +55,7 @@ def load_estimator(path: Path, allow_pickle: bool) -> Any:
 class SklearnRuntime(Runtime):
     flavor = "sklearn"
     suffixes = (".skops", ".joblib", ".pkl", ".pickle")
+    fork_safe = True  # workers share one loaded copy (runtime/zygote.py, #18)
 
     def load(self) -> None:
         self.model = load_estimator(self.artifact, bool(self.options.get("allow_pickle", False)))

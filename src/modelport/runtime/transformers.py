@@ -34,6 +34,7 @@ from modelport.errors import InvalidInput, ModelError
 from modelport.registry.manifest import Signature, TensorSpec
 from modelport.runtime.archive import ARCHIVE_SUFFIXES
 from modelport.runtime.base import Runtime
+from modelport.runtime.device import torch_device
 from modelport.runtime.generation import GenerationParams, GenerationResult, StopFilter, parse_messages
 from modelport.runtime.hf import first_tensor, model_directory, offline, texts, torch_threads
 
@@ -65,7 +66,7 @@ class _Halt(StoppingCriteria):  # type: ignore[misc]
                  **kwargs: Any) -> torch.BoolTensor:
         self.generated = int(input_ids.shape[1]) - self.prompt_len
         flag = self.event.is_set()
-        return torch.full((input_ids.shape[0],), flag, dtype=torch.bool)
+        return torch.full((input_ids.shape[0],), flag, dtype=torch.bool, device=input_ids.device)
 
 
 class _EagerStreamer(TextIteratorStreamer):  # type: ignore[misc]
@@ -106,6 +107,9 @@ class TransformersRuntime(Runtime):
         )
         cls: Any = AutoModelForSequenceClassification if self.task == CLASSIFICATION else AutoModelForCausalLM
         self.model: Any = cls.from_pretrained(model_dir, local_files_only=True, trust_remote_code=False)
+        self.device = torch_device(self.options.get("device"))  # config.device (#18)
+        if self.device != "cpu":
+            self.model.to(self.device)
         self.model.eval()
         self.config = self.model.config
         self.context = int(getattr(self.config, "n_positions", None)
@@ -114,6 +118,9 @@ class TransformersRuntime(Runtime):
         self._sampling = threading.Lock()
         self._tokenize = threading.Lock()
         self.ready = True
+
+    def placement(self) -> str:
+        return str(getattr(self, "device", "cpu"))
 
     # ------------------------------------------------------------ signature
     def infer_signature(self) -> Signature:
@@ -172,9 +179,11 @@ class TransformersRuntime(Runtime):
             encoded = self.tokenizer(sentences, padding=True, truncation=True, return_tensors="pt")
         if encoded["input_ids"].shape[1] == 0:
             raise InvalidInput("texts must not be empty for this model")
+        if self.device != "cpu":
+            encoded = encoded.to(self.device)
         with torch.inference_mode():
             logits = self.model(**encoded).logits
-        proba = torch.softmax(logits.float(), dim=-1).numpy().astype(np.float32)
+        proba = torch.softmax(logits.float(), dim=-1).cpu().numpy().astype(np.float32)
         id2label = self.config.id2label
         labels = np.array([str(id2label[int(i)]) for i in proba.argmax(axis=1)], dtype=object)
         return {"predictions": labels, "probabilities": proba}
@@ -189,7 +198,7 @@ class TransformersRuntime(Runtime):
             prompt = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
         with self._tokenize:
             ids = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
-        return ids
+        return ids.to(self.device) if self.device != "cpu" else ids
 
     def stream(self, inputs: TensorDict,
                parameters: dict[str, Any]) -> Generator[str, None, GenerationResult]:

@@ -32,6 +32,7 @@ import numpy as np
 
 from modelport.core.types import TensorDict
 from modelport.errors import ModelError, Unavailable
+from modelport.runtime.zygote import ForkedProcess, Zygote
 
 log = logging.getLogger(__name__)
 SEGMENT_BYTES = 4 * 1024 * 1024  # pages are only backed by memory once written
@@ -51,6 +52,8 @@ class WorkerSpec:
     signature_json: str
     options: dict[str, Any]
     label: str
+    #: fork the workers from one process that loaded the model (copy-on-write sharing, see zygote.py)
+    share: bool = False
 
 
 # ---------------------------------------------------------------------------- shared helpers
@@ -106,26 +109,38 @@ def read_tensors(layout: Layout, shm: SharedMemory | None, *, copy: bool) -> Ten
 
 
 # ---------------------------------------------------------------------------- the child
-def worker_main(conn: Connection, spec: WorkerSpec, out_name: str) -> None:  # pragma: no cover - child
-    """Entry point of a worker process: load, say ready, then answer batches until told to stop."""
+def load_for_worker(spec: WorkerSpec) -> Any:  # pragma: no cover - child
+    """Load and warm up the runtime ``spec`` names (in a worker, or in a zygote before it forks)."""
     import importlib
 
     from modelport.registry.manifest import Signature
 
+    module_name, _, attr = spec.target.partition(":")
+    cls = getattr(importlib.import_module(module_name), attr)
+    runtime = cls(Path(spec.artifact), Signature.model_validate_json(spec.signature_json), spec.options)
+    runtime.load()
+    runtime.warmup()
+    return runtime
+
+
+def worker_main(conn: Connection, spec: WorkerSpec, out_name: str) -> None:  # pragma: no cover - child
+    """Entry point of a worker process: load, say ready, then answer batches until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
-        module_name, _, attr = spec.target.partition(":")
-        cls = getattr(importlib.import_module(module_name), attr)
-        runtime = cls(Path(spec.artifact), Signature.model_validate_json(spec.signature_json), spec.options)
-        runtime.load()
-        runtime.warmup()
+        runtime = load_for_worker(spec)
     except Exception as exc:
         conn.send(("error", type(exc).__name__, str(exc)[:500]))
         return
+    conn.send(("ready", runtime.placement(), None))
+    serve(conn, runtime, out_name)
+    runtime.unload()
+
+
+def serve(conn: Connection, runtime: Any, out_name: str) -> None:  # pragma: no cover - child
+    """Answer ``predict`` messages on ``conn`` with ``runtime`` until told to stop or the pipe closes."""
     out = attach(out_name)
     segments: dict[str, SharedMemory] = {}
-    conn.send(("ready", None, None))
     while True:
         try:
             msg = conn.recv()
@@ -154,22 +169,23 @@ def worker_main(conn: Connection, spec: WorkerSpec, out_name: str) -> None:  # p
             conn.send(("ok", out_layout, None))
         else:  # too big for the segment: pickled over the pipe
             conn.send(("ok", None, outputs))
-    runtime.unload()
 
 
 # ---------------------------------------------------------------------------- the parent
 class Worker:
     """One worker process and its segments, driven from one dedicated thread (calls are serial)."""
 
-    def __init__(self, spec: WorkerSpec, index: int) -> None:
+    def __init__(self, spec: WorkerSpec, index: int, zygote: Zygote | None = None) -> None:
         self.spec = spec
         self.index = index
+        self.zygote = zygote
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"worker-{spec.label}-{index}")
         self.input = SharedMemory(create=True, size=SEGMENT_BYTES)
         self.output = SharedMemory(create=True, size=SEGMENT_BYTES)
-        self.process: BaseProcess | None = None
+        self.process: BaseProcess | ForkedProcess | None = None
         self.conn: Connection | None = None
         self.restarts = 0
+        self.device = "cpu"
 
     @property
     def pid(self) -> int | None:
@@ -179,13 +195,18 @@ class Worker:
         return self.process is not None and self.process.is_alive()
 
     def start(self) -> None:
-        """Spawn the process and wait until it has loaded the model (blocking; worker thread)."""
-        ctx = multiprocessing.get_context("spawn")
-        parent, child = ctx.Pipe()
-        process = ctx.Process(target=worker_main, args=(child, self.spec, self.output.name), daemon=True,
-                              name=f"modelport-worker-{self.spec.label}-{self.index}")
-        process.start()
-        child.close()
+        """Spawn the process (or fork it from the zygote) and wait until it has the model loaded
+        (blocking; worker thread)."""
+        process: BaseProcess | ForkedProcess
+        if self.zygote is not None:
+            process, parent = self.zygote.fork(self.output.name)
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            parent, child = ctx.Pipe()
+            process = ctx.Process(target=worker_main, args=(child, self.spec, self.output.name), daemon=True,
+                                  name=f"modelport-worker-{self.spec.label}-{self.index}")
+            process.start()
+            child.close()
         if not parent.poll(START_TIMEOUT_S):
             process.kill()
             raise Unavailable(f"worker for {self.spec.label} did not start in {START_TIMEOUT_S:.0f} s")
@@ -198,6 +219,7 @@ class Worker:
             process.join(5)
             raise ModelError(f"worker for {self.spec.label} failed to load: {err_type}: {detail}")
         self.process, self.conn = process, parent
+        self.device = str(err_type or "cpu")  # a ready message carries the model's placement
         log.info("worker %d of %s ready (pid %s)", self.index, self.spec.label, process.pid)
 
     def restart(self) -> None:
@@ -263,16 +285,31 @@ class ProcessRunner:
     def __init__(self, spec: WorkerSpec, workers: int) -> None:
         self.spec = spec
         self.slots = workers
-        self.workers = [Worker(spec, i) for i in range(workers)]
+        self.zygote = Zygote(spec) if spec.share else None
+        self.workers = [Worker(spec, i, self.zygote) for i in range(workers)]
         self._idle = list(reversed(self.workers))
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         try:
+            if self.zygote is not None:
+                await loop.run_in_executor(self.workers[0].thread, self.zygote.start)
             await asyncio.gather(*(loop.run_in_executor(w.thread, w.start) for w in self.workers))
         except BaseException:
             await self.close()
             raise
+
+    @property
+    def device(self) -> str:
+        """Where the workers' model runs (each worker reports it when ready)."""
+        return self.workers[0].device if self.workers else "cpu"
+
+    def all_pids(self) -> list[int]:
+        """Every process serving this version: the workers and, when sharing, their zygote."""
+        pids = [p for p in self.pids() if p is not None]
+        if self.zygote is not None and self.zygote.pid is not None:
+            pids.append(self.zygote.pid)
+        return pids
 
     def pids(self) -> list[int | None]:
         return [w.pid for w in self.workers]
@@ -305,5 +342,7 @@ class ProcessRunner:
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(w.thread, w.stop) for w in self.workers),
                              return_exceptions=True)
+        if self.zygote is not None:
+            await loop.run_in_executor(None, self.zygote.stop)
         for w in self.workers:
             w.thread.shutdown(wait=False)

@@ -61,7 +61,9 @@ async def get_model(name: str, services: ServicesDep, _p: ReadDep) -> ModelDetai
 async def get_version(name: str, version: str, services: ServicesDep, _p: ReadDep) -> VersionOut:
     info = await services.registry.resolve(name, version)
     model = await services.registry.get_model(name)
-    return VersionOut.of(info, model.aliases)
+    out = VersionOut.of(info, model.aliases)
+    out.device = services.manager.device_of(info.key)  # bring your own model (#18)
+    return out
 
 
 @upload_router.post("", response_model=VersionOut, status_code=status.HTTP_201_CREATED,
@@ -91,7 +93,7 @@ async def register_model(
         raise InvalidInput("tags must be a JSON object of strings")
     info = await services.models.register_stream(
         name, flavor, file.file, file.filename or "upload", signature=sig, description=description,
-        tags=tag_data, config=cfg, aliases=[alias] if alias else None,
+        tags=tag_data, config=cfg, aliases=[alias] if alias else None, admin=_p.has("admin"),
     )
     return VersionOut.of(info, (await services.registry.get_model(name)).aliases)
 
