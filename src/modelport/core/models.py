@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from modelport.errors import InvalidInput, UnsafeArtifact
 from modelport.registry.manifest import ModelVersionInfo, ServingConfig, Signature
@@ -56,6 +57,8 @@ class ModelService:
         self.tmp_dir = tmp_dir
         self.allow_pickle = allow_pickle
         self.max_upload_bytes = max_upload_bytes
+        #: webhook events (#20): set by the composition root
+        self.emit: Callable[[str, dict[str, Any]], Awaitable[object]] | None = None
 
     async def register_stream(self, name: str, flavor: str, stream: BinaryIO, filename: str,
                               **kwargs: object) -> ModelVersionInfo:
@@ -106,6 +109,9 @@ class ModelService:
             name, flavor, path, suffix, sha256, size, final_signature, description=description,
             tags=tags, metrics=metrics, config=config, job_id=job_id,
         )
+        if self.emit is not None:
+            await self.emit("model.version.registered", {"model": name, "version": info.version,
+                                                         "flavor": flavor, "sha256": sha256})
         for alias in aliases or []:
             await self.set_alias(name, alias, info.version)
         return info

@@ -1,0 +1,135 @@
+"""Alias traffic policies at the API: weights split requests, sticky callers stay put, every
+protocol follows the policy, and the prediction log records the arm that served."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from modelport.tracking.tables import PredictionRow
+from tests.fixtures.tracking import principal_header, serve
+from tests.traffic.support import add_versions, running, served_by, traffic_settings
+
+ROW = {"features": [1, 2, 3]}
+SPLIT = {"routes": [{"version": 1, "weight": 90}, {"version": 2, "weight": 10}]}
+
+
+async def test_split_90_10_within_3_points_and_logged_per_arm(
+    any_database_url: str | None, tmp_path: Path, fake_flavors: None
+) -> None:
+    async with running(traffic_settings(tmp_path / "home", any_database_url)) as (services, client):
+        await add_versions(services, tmp_path)
+        r = await client.put("/api/v1/models/m/aliases/production", json=SPLIT)
+        assert r.status_code == 200, r.text
+        assert r.json()["version"] == 1 and r.json()["traffic"]["routes"] == SPLIT["routes"]
+        shown = (await client.get("/api/v1/models/m/aliases/production")).json()
+        assert shown["traffic"] == {**SPLIT, "sticky": None, "shadow": None, "guard": None}
+
+        counts: Counter[int] = Counter()
+        for _ in range(2000):
+            r = await client.post("/api/v1/models/m/predict", json=ROW)
+            assert r.status_code == 200
+            counts[served_by(r.json())] += 1
+        assert set(counts) == {1, 2}
+        assert abs(counts[1] / 2000 - 0.90) <= 0.03 and abs(counts[2] / 2000 - 0.10) <= 0.03, counts
+
+        # the Open Inference Protocol edge follows the same policy
+        oip: Counter[int] = Counter()
+        body = {"inputs": [{"name": "input", "shape": [1, 3], "datatype": "FP64", "data": [1, 2, 3]}]}
+        for _ in range(200):
+            r = await client.post("/v2/models/m/infer", json=body)
+            assert r.status_code == 200, r.text
+            out = r.json()
+            oip[int(out["model_version"])] += 1
+            assert out["outputs"][0]["data"][0] == 6 + 100 * (int(out["model_version"]) - 1)
+        assert set(oip) == {1, 2}
+
+        # a version number or `latest` bypasses the policy
+        r = await client.post("/api/v1/models/m/predict", json={**ROW, "version": "3"})
+        assert served_by(r.json()) == 3
+
+        await services.tracking.recorder.flush()
+        async with services.sessions() as session:
+            rows = (await session.execute(
+                select(PredictionRow.version, PredictionRow.arm).where(PredictionRow.protocol == "rest")
+            )).all()
+        arms = Counter((v, a) for v, a in rows)
+        assert arms[(1, "primary")] == counts[1] and arms[(2, "canary")] == counts[2]
+        assert arms[(3, None)] == 1
+
+
+async def test_sticky_header_keeps_callers_and_a_weight_change_moves_few(
+    any_database_url: str | None, tmp_path: Path, fake_flavors: None
+) -> None:
+    async with running(traffic_settings(tmp_path / "home", any_database_url)) as (services, client):
+        await add_versions(services, tmp_path)
+        policy = {**SPLIT, "sticky": "header:X-User-Id"}
+        assert (await client.put("/api/v1/models/m/aliases/production", json=policy)).status_code == 200
+
+        async def assignment(users: range, repeats: int) -> dict[int, int]:
+            found: dict[int, int] = {}
+            for user in users:
+                seen = set()
+                for _ in range(repeats):
+                    r = await client.post("/api/v1/models/m/predict", json=ROW,
+                                          headers={"X-User-Id": f"user-{user}"})
+                    seen.add(served_by(r.json()))
+                assert len(seen) == 1, f"user-{user} was served by {seen}"
+                found[user] = seen.pop()
+            return found
+
+        before = await assignment(range(1000), 2)
+        share = sum(1 for v in before.values() if v == 2) / len(before)
+        assert abs(share - 0.10) <= 0.03
+        policy["routes"] = [{"version": 1, "weight": 80}, {"version": 2, "weight": 20}]
+        assert (await client.put("/api/v1/models/m/aliases/production", json=policy)).status_code == 200
+        after = await assignment(range(1000), 1)
+        moved = [u for u in before if before[u] != after[u]]
+        assert all(before[u] == 1 and after[u] == 2 for u in moved)  # only towards the grown arm
+        assert 0.05 <= len(moved) / len(before) <= 0.12, len(moved)
+
+
+async def test_sticky_principal_keeps_each_caller_on_one_arm(
+    make_settings: Any, tmp_path: Path, fake_flavors: None
+) -> None:
+    settings = make_settings(rate_limit="10000000/minute", cache_enabled=False)
+    async with serve(settings) as (services, client):
+        await add_versions(services, tmp_path)
+        policy = {"routes": [{"version": 1, "weight": 50}, {"version": 2, "weight": 50}],
+                  "sticky": "principal"}
+        assert (await client.put("/api/v1/models/m/aliases/production", json=policy)).status_code == 200
+        arms: dict[str, set[int]] = {}
+        for caller in range(60):
+            for _ in range(4):
+                r = await client.post("/api/v1/models/m/predict", json=ROW,
+                                      headers=principal_header(f"caller{caller}", "predict"))
+                assert r.status_code == 200
+                arms.setdefault(f"caller{caller}", set()).add(served_by(r.json()))
+        assert all(len(v) == 1 for v in arms.values()), arms
+        assert {next(iter(v)) for v in arms.values()} == {1, 2}  # and callers are spread over both
+
+
+@pytest.mark.parametrize(("body", "status", "needle"), [
+    ({"version": 1, "routes": [{"version": 2, "weight": 1}]}, 422, "either"),
+    ({"routes": [{"version": 1, "weight": 50}, {"version": 1, "weight": 50}]}, 422, "once"),
+    ({"routes": [{"version": 1, "weight": 0}]}, 422, "greater than 0"),
+    ({"routes": [{"version": 1, "weight": 9}], "shadow": {"version": 1, "fraction": 0.5}}, 422, "shadow"),
+    ({"routes": [{"version": 1, "weight": 9}], "shadow": {"version": 2, "fraction": 1.5}}, 422, "less than"),
+    ({"routes": [{"version": 1, "weight": 9}], "sticky": "cookie"}, 422, "sticky"),
+    ({"routes": [{"version": 1, "weight": 9}], "guard": {"min_requests": 5}}, 422, "guard needs"),
+    ({"routes": [{"version": 1, "weight": 9}, {"version": 7, "weight": 1}]}, 404, "version"),
+])
+async def test_bad_policies_are_refused_with_a_reason(
+    tmp_path: Path, fake_flavors: None, body: dict[str, Any], status: int, needle: str
+) -> None:
+    async with running(traffic_settings(tmp_path / "home", None)) as (services, client):
+        await add_versions(services, tmp_path, count=2)
+        r = await client.put("/api/v1/models/m/aliases/production", json=body)
+        assert r.status_code == status, r.text
+        assert needle in r.text
+        assert (await client.get("/api/v1/models/m/aliases/production")).json()["traffic"]["routes"] == [
+            {"version": 1, "weight": 100}]
