@@ -39,7 +39,8 @@ async def test_shadow_never_delays_or_answers_and_is_compared(
         # floor(sum) mod 4 instead of mod 2
         primary = write_fake_artifact(tmp_path, "a.json", classify=2, delay_s=0.002)
         await services.models.register_file("c", "test-sum", primary, aliases=["production"])
-        await services.models.register_file("c", "test-slow", write_fake_artifact(tmp_path, "b.json", classify=4))
+        candidate = write_fake_artifact(tmp_path, "b.json", classify=4)
+        await services.models.register_file("c", "test-slow", candidate)
         latencies: dict[str, list[float]] = {"plain": [], "shadow": []}
         shadowed: list[int] = []
         n = 0
