@@ -82,8 +82,8 @@ class Services:
         self.settings.home.mkdir(parents=True, exist_ok=True)
         await migrate.upgrade(self.engine)
         await self.tracking.start()
-        await self.dispatcher.start()  # traffic control and webhooks (#20)
         if serve:
+            await self.dispatcher.start()  # traffic control and webhooks (#20)
             self.auth.start()
             if self.auth.enabled:
                 from modelport.security.admin import ensure_admin
@@ -176,6 +176,7 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
                           timeout=settings.request_timeout, emit=webhooks.emit)
     inference.traffic = TrafficRouter(sessions, registry, shadow, cache_ttl=settings.registry_cache_ttl_s)
     traffic = TrafficService(sessions, registry, models, inference.traffic, emit=webhooks.emit)
+    models.alias_setter = traffic.point
     guard = GuardWatcher(sessions, traffic, tracking.recorder, interval=settings.traffic_guard_interval_s)
     return Services(
         settings=settings, engine=engine, sessions=sessions, store=store, metrics=metrics,

@@ -59,6 +59,8 @@ class ModelService:
         self.max_upload_bytes = max_upload_bytes
         #: webhook events (#20): set by the composition root
         self.emit: Callable[[str, dict[str, Any]], Awaitable[object]] | None = None
+        #: aliases given at registration go through the traffic service (history), when set
+        self.alias_setter: Callable[[str, str, int], Awaitable[object]] | None = None
 
     async def register_stream(self, name: str, flavor: str, stream: BinaryIO, filename: str,
                               **kwargs: object) -> ModelVersionInfo:
@@ -113,7 +115,7 @@ class ModelService:
             await self.emit("model.version.registered", {"model": name, "version": info.version,
                                                          "flavor": flavor, "sha256": sha256})
         for alias in aliases or []:
-            await self.set_alias(name, alias, info.version)
+            await (self.alias_setter or self.set_alias)(name, alias, info.version)
         return info
 
     async def set_alias(self, name: str, alias: str, version: int) -> ModelVersionInfo:

@@ -121,6 +121,10 @@ class TrafficService:
         await self._announce(action, name, alias, previous, policy, actor, reason)
         return await self.get(name, alias)
 
+    async def point(self, name: str, alias: str, version: int, actor: str | None = None) -> AliasState:
+        """Point ``alias`` at one version (a plain alias), recorded like any change."""
+        return await self.apply(name, alias, TrafficPolicy.single(version), actor=actor)
+
     async def delete(self, name: str, alias: str, *, actor: str | None) -> None:
         previous = await self._current(name, alias)
         if previous is None:
