@@ -1,8 +1,8 @@
 """Webhook targets against server-side request forgery: where may the server send a request?
 
 A target must be ``http(s)`` and every address its host resolves to must be public: no
-loopback, link-local (cloud metadata lives there), private, shared, multicast or reserved
-ranges, unless ``MODELPORT_WEBHOOK_ALLOW_PRIVATE=true``. The check runs when a webhook is
+loopback, private, shared or reserved ranges unless ``MODELPORT_WEBHOOK_ALLOW_PRIVATE=true``,
+and never link-local (cloud metadata lives there), multicast or unspecified addresses. The check runs when a webhook is
 created, again at each delivery after DNS resolution (the connection then goes to the checked
 address, so a name cannot re-resolve elsewhere in between), and again on every redirect hop.
 """
@@ -36,8 +36,8 @@ class Target:
 def address_allowed(address: IPAddress, allow_private: bool) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    if address.is_unspecified or address.is_multicast:
-        return False
+    if address.is_unspecified or address.is_multicast or address.is_link_local:
+        return False  # link-local (cloud metadata at 169.254.169.254) stays refused even when allowed
     if allow_private:
         return True
     return address.is_global and not (address.is_loopback or address.is_link_local or address.is_private
