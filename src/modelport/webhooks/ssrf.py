@@ -2,9 +2,10 @@
 
 A target must be ``http(s)`` and every address its host resolves to must be public: no
 loopback, private, shared or reserved ranges unless ``MODELPORT_WEBHOOK_ALLOW_PRIVATE=true``,
-and never link-local (cloud metadata lives there), multicast or unspecified addresses. The check runs when a webhook is
-created, again at each delivery after DNS resolution (the connection then goes to the checked
-address, so a name cannot re-resolve elsewhere in between), and again on every redirect hop.
+and never link-local (cloud metadata lives there), multicast or unspecified addresses. The
+check runs when a webhook is created, again at each delivery after DNS resolution (the
+connection then goes to the checked address, so a name cannot re-resolve elsewhere in
+between), and again on every redirect hop.
 """
 
 from __future__ import annotations
