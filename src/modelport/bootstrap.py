@@ -34,6 +34,7 @@ from modelport.traffic.router import TrafficRouter
 from modelport.traffic.service import TrafficService
 from modelport.traffic.shadow import ShadowRunner
 from modelport.webhooks.dispatch import Dispatcher
+from modelport.webhooks.jobs import JobEvents
 from modelport.webhooks.service import WebhookService
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class Services:
     guard: GuardWatcher
     webhooks: WebhookService
     dispatcher: Dispatcher
+    job_events: JobEvents
     state: ServiceState = field(default_factory=ServiceState)
 
     async def start(self, *, serve: bool = True) -> None:
@@ -84,6 +86,7 @@ class Services:
         await self.tracking.start()
         if serve:
             await self.dispatcher.start()  # traffic control and webhooks (#20)
+            await self.job_events.start()
             self.auth.start()
             if self.auth.enabled:
                 from modelport.security.admin import ensure_admin
@@ -124,6 +127,7 @@ class Services:
         await self.guard.close()  # traffic control and webhooks (#20)
         await self.traffic.router.shadow.close()
         await self.dispatcher.close()
+        await self.job_events.close()
         await self.manager.close(grace=self.settings.shutdown_grace_s)
         await self.tracking.close()  # flush the prediction log after the last request finished
         if self.cache is not None:
@@ -184,4 +188,5 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
         tracking=tracking, cache=cache, tracing=tracing, search=search, datasets=datasets, jobs=jobs,
         auth=AuthService(settings, sessions), limiter=RateLimiter(settings.redis_url),
         traffic=traffic, guard=guard, webhooks=webhooks, dispatcher=dispatcher,
+        job_events=JobEvents(sessions, webhooks, poll_s=settings.webhook_poll_s),
     )

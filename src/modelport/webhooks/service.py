@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import delete, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from modelport.errors import InvalidInput, NotFound
 from modelport.storage.base import utcnow
@@ -120,30 +120,41 @@ class WebhookService:
         return [DeliveryInfo(r.id, r.event_id, r.event_type, r.status, r.attempts, r.last_status_code,
                              r.last_error, r.created_at, r.next_attempt_at, r.delivered_at) for r in rows]
 
-    async def emit(self, kind: str, data: dict[str, Any]) -> str | None:
-        """Queue event ``kind`` for every webhook subscribed to it; its id (None: nobody listens)."""
+    async def emit(self, kind: str, data: dict[str, Any], event_id: str | None = None) -> str | None:
+        """Queue event ``kind`` for every webhook subscribed to it; its id (None: nobody listens).
+
+        ``event_id``: a stable id for an event several processes may notice (a job's end): each
+        webhook gets it once however often it is emitted.
+        """
         if kind not in EVENTS:
             raise ValueError(f"unknown webhook event {kind!r}")
         try:
-            return await self._emit(kind, data)
+            return await self._emit(kind, data, event_id)
         except (SQLAlchemyError, OSError, TimeoutError):  # the change itself already happened
             log.error("could not queue webhook event %s", kind, exc_info=True)
             return None
 
-    async def _emit(self, kind: str, data: dict[str, Any]) -> str | None:
+    async def _emit(self, kind: str, data: dict[str, Any], stable_id: str | None) -> str | None:
         async with self.sessions() as session:
             hooks = (await session.execute(select(WebhookRow.id, WebhookRow.events))).all()
             targets = [hook_id for hook_id, events in hooks if kind in events]
+            if stable_id is not None and targets:
+                done = set((await session.execute(select(WebhookDeliveryRow.webhook_id).where(
+                    WebhookDeliveryRow.event_id == stable_id))).scalars().all())
+                targets = [t for t in targets if t not in done]
             if not targets:
                 return None
-            event_id, body = event_body(kind, data)
+            event_id, body = event_body(kind, data, stable_id)
             stamp = utcnow()
             for hook_id in targets:
                 session.add(WebhookDeliveryRow(
                     webhook_id=hook_id, event_id=event_id, event_type=kind, body=body.decode(),
                     status="pending", attempts=0, next_attempt_at=stamp, created_at=stamp,
                 ))
-            await session.commit()
+            try:
+                await session.commit()
+            except IntegrityError:  # another process queued the same stable event first
+                return stable_id
         if self.on_emit is not None:
             self.on_emit()
         return event_id
