@@ -177,10 +177,11 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
     webhooks.on_emit = dispatcher.wake
     models.emit = webhooks.emit
     shadow = ShadowRunner(registry, manager, tracking.recorder, queue_size=settings.traffic_shadow_queue,
-                          timeout=settings.request_timeout, emit=webhooks.emit)
+                          timeout=settings.request_timeout, emit=webhooks.emit, metrics=metrics)
     inference.traffic = TrafficRouter(sessions, registry, shadow, cache_ttl=settings.registry_cache_ttl_s)
     traffic = TrafficService(sessions, registry, models, inference.traffic, emit=webhooks.emit)
     models.alias_setter = traffic.point
+    models.before_delete = traffic.ensure_unrouted
     guard = GuardWatcher(sessions, traffic, tracking.recorder, interval=settings.traffic_guard_interval_s)
     return Services(
         settings=settings, engine=engine, sessions=sessions, store=store, metrics=metrics,

@@ -3,10 +3,12 @@ protocol follows the policy, and the prediction log records the arm that served.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -133,3 +135,43 @@ async def test_bad_policies_are_refused_with_a_reason(
         assert needle in r.text
         assert (await client.get("/api/v1/models/m/aliases/production")).json()["traffic"]["routes"] == [
             {"version": 1, "weight": 100}]
+
+
+async def test_cache_is_keyed_by_the_version_that_served(tmp_path: Path, fake_flavors: None) -> None:
+    settings = traffic_settings(tmp_path / "home", None, cache_enabled=True)
+    async with running(settings) as (services, client):
+        await add_versions(services, tmp_path)
+        half = {"routes": [{"version": 1, "weight": 50}, {"version": 2, "weight": 50}]}
+        assert (await client.put("/api/v1/models/m/aliases/production", json=half)).status_code == 200
+        seen: Counter[int] = Counter()
+        for _ in range(200):  # one input, cached: each answer still from its own arm
+            seen[served_by((await client.post("/api/v1/models/m/predict", json=ROW)).json())] += 1
+        assert set(seen) == {1, 2}
+
+
+async def test_another_replica_follows_the_policy(any_database_url: str | None, tmp_path: Path,
+                                                  fake_flavors: None) -> None:
+    from modelport.bootstrap import build_services
+    from modelport.core.types import InferenceRequest
+
+    settings = traffic_settings(tmp_path / "home", any_database_url, registry_cache_ttl_s=0.2)
+    async with running(settings) as (services, client):
+        await add_versions(services, tmp_path)
+        replica = build_services(settings)
+        await replica.start()
+        try:
+            async def versions(n: int) -> set[int]:
+                found = set()
+                for _ in range(n):
+                    request = InferenceRequest(model="m", inputs={"input": np.array([[1.0, 2.0, 3.0]])})
+                    found.add((await replica.inference.infer(request)).version)
+                return found
+
+            assert await versions(20) == {1}
+            assert (await client.put("/api/v1/models/m/aliases/production", json=SPLIT)).status_code == 200
+            await asyncio.sleep(0.3)  # the replica's cached policy expires
+            assert await versions(300) == {1, 2}
+            r = await client.delete("/api/v1/models/m/versions/2")  # still a canary: refused
+            assert r.status_code == 409 and "traffic policy" in r.json()["detail"]
+        finally:
+            await replica.close()

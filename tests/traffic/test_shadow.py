@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from prometheus_client import generate_latest
 
 from modelport.core.types import InferenceRequest
 from modelport.traffic.shadow import ShadowRunner, disagreements
@@ -58,6 +59,8 @@ async def test_shadow_never_delays_or_answers_and_is_compared(
         async with asyncio.timeout(30):
             await shadow.wait_idle()
         assert shadow.dropped == 0
+        scraped = generate_latest(services.metrics.registry).decode()
+        assert 'modelport_shadow_calls_total{model="c",outcome="disagree",version="2"}' in scraped
         p50 = {mode: statistics.median(values) for mode, values in latencies.items()}
         if any_database_url is None:
             # measured on the embedded database only: every request checks its API key's row, and

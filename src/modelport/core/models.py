@@ -61,6 +61,8 @@ class ModelService:
         self.emit: Callable[[str, dict[str, Any]], Awaitable[object]] | None = None
         #: aliases given at registration go through the traffic service (history), when set
         self.alias_setter: Callable[[str, str, int], Awaitable[object]] | None = None
+        #: refuses to delete a version a traffic policy still routes to, when set
+        self.before_delete: Callable[[str, int], Awaitable[None]] | None = None
 
     async def register_stream(self, name: str, flavor: str, stream: BinaryIO, filename: str,
                               **kwargs: object) -> ModelVersionInfo:
@@ -132,6 +134,8 @@ class ModelService:
         await self._retire_if_unused(name, info.version)
 
     async def delete_version(self, name: str, version: int) -> None:
+        if self.before_delete is not None:
+            await self.before_delete(name, version)
         await self.registry.delete_version(name, version)
         await self.manager.unload((name, version))
 

@@ -170,6 +170,17 @@ class TrafficService:
         for version in versions - needed:
             await self.models.manager.retire((name, version))
 
+    async def ensure_unrouted(self, name: str, version: int) -> None:
+        """Refuse (409) to delete a version that a traffic policy still routes or mirrors to."""
+        async with self.sessions() as session:
+            rows = (await session.execute(select(AliasPolicyRow.alias, AliasPolicyRow.policy)
+                                          .where(AliasPolicyRow.name == name))).all()
+        using = sorted(alias for alias, data in rows
+                       if version in TrafficPolicy.model_validate(data).versions())
+        if using:
+            raise Conflict(f"version {version} of {name!r} is in the traffic policy of alias(es) "
+                           f"{', '.join(using)}; change the policy first")
+
     async def policy_versions(self, name: str) -> set[int]:
         """Versions any stored policy of ``name`` routes or mirrors to (they stay loaded)."""
         async with self.sessions() as session:

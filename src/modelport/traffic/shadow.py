@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from prometheus_client import Counter
 
 from modelport.core.traffic import SHADOW
 from modelport.core.types import InferenceRequest, TensorDict, batch_rows
 from modelport.observability.context import new_request_id
+from modelport.observability.metrics import Metrics
 from modelport.registry.manifest import ModelVersionInfo
 from modelport.registry.registry import DEFAULT_ALIAS, ModelRegistry
 from modelport.runtime.manager import ModelManager
@@ -69,7 +71,7 @@ def disagreements(primary: TensorDict, shadow: TensorDict) -> int:
 class ShadowRunner:
     def __init__(self, registry: ModelRegistry, manager: ModelManager, recorder: PredictionRecorder | None,
                  *, queue_size: int = 256, timeout: float = 30.0, emit: Emit | None = None,
-                 disagreement_every_s: float = 60.0) -> None:
+                 disagreement_every_s: float = 60.0, metrics: Metrics | None = None) -> None:
         self.registry = registry
         self.manager = manager
         self.recorder = recorder
@@ -78,6 +80,9 @@ class ShadowRunner:
         self.queue_size = queue_size
         self.disagreement_every_s = disagreement_every_s
         self.dropped = 0
+        self.calls = Counter(
+            "modelport_shadow_calls_total", "Shadow calls by outcome (ok, disagree, error, dropped)",
+            ["model", "version", "outcome"], registry=metrics.registry if metrics else None)
         self.completed = 0
         self._queue: asyncio.Queue[ShadowCall] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -103,6 +108,7 @@ class ShadowRunner:
             self._idle.clear()
         except asyncio.QueueFull:
             self.dropped += 1
+            self.calls.labels(info.name, str(version), "dropped").inc()
 
     async def close(self) -> None:
         task, self._task, self._queue = self._task, None, None
@@ -147,6 +153,8 @@ class ShadowRunner:
                 call.inputs, outputs, call.capture, call.capture_max_bytes, None, None, SHADOW,
             ))
         differing = disagreements(call.primary_outputs, outputs) if outputs is not None else 0
+        outcome = "error" if outputs is None else "disagree" if differing else "ok"
+        self.calls.labels(call.model, str(call.version), outcome).inc()
         if differing and self.emit is not None:
             self._notify(call, differing)
 
