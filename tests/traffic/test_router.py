@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from modelport.core.traffic import TrafficPolicy
 from modelport.tracking.tables import PredictionRow
 from tests.fixtures.tracking import principal_header, serve
 from tests.traffic.support import add_versions, running, served_by, traffic_settings
@@ -175,3 +176,38 @@ async def test_another_replica_follows_the_policy(any_database_url: str | None, 
             assert r.status_code == 409 and "traffic policy" in r.json()["detail"]
         finally:
             await replica.close()
+
+
+def test_grpc_follows_the_policy_and_header_stickiness(make_settings: Any, admin_headers: dict[str, str],
+                                                       tmp_path: Path, fake_flavors: None) -> None:
+    import grpc
+
+    from modelport.app import create_app
+    from modelport.oip.generated import grpc_service_pb2 as pb
+    from modelport.oip.generated import grpc_service_pb2_grpc as pb_grpc
+    from tests.conftest import serve_in_thread
+
+    settings = make_settings(grpc_enabled=True, grpc_port=0, rate_limit="10000000/minute",
+                             cache_enabled=False)
+    with serve_in_thread(create_app(settings)) as server:
+        server.run(add_versions(server.services, tmp_path))
+        policy = {**SPLIT, "sticky": "header:X-User-Id"}
+        state = server.run(server.services.traffic.apply(
+            "m", "production", TrafficPolicy.model_validate(policy), actor="test"))
+        assert state.policy.sticky == "header:x-user-id"
+        contents = pb.InferTensorContents(fp64_contents=[1, 2, 3])
+        tensor = pb.ModelInferRequest.InferInputTensor(name="input", datatype="FP64", shape=[1, 3],
+                                                       contents=contents)
+        credentials = [(k.lower(), v) for k, v in admin_headers.items()]
+        with grpc.insecure_channel(server.grpc_address) as channel:
+            stub = pb_grpc.GRPCInferenceServiceStub(channel)
+            arms: dict[int, set[int]] = {}
+            for user in range(150):
+                for _ in range(2):
+                    reply = stub.ModelInfer(pb.ModelInferRequest(model_name="m", inputs=[tensor]),
+                                            metadata=[*credentials, ("x-user-id", f"user-{user}")])
+                    version = int(reply.model_version)
+                    assert reply.outputs[0].contents.fp64_contents[0] == 6 + 100 * (version - 1)
+                    arms.setdefault(user, set()).add(version)
+        assert all(len(v) == 1 for v in arms.values())
+        assert {next(iter(v)) for v in arms.values()} == {1, 2}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Literal
 
@@ -160,6 +161,12 @@ def shadow_sampled(policy: TrafficPolicy, rand: random.Random | None = None) -> 
     if shadow.fraction >= 1 or (rand or random).random() < shadow.fraction:  # noqa: S311
         return shadow.version
     return None
+
+
+def metadata_headers(metadata: Iterable[tuple[str, str | bytes]] | None) -> list[tuple[bytes, bytes]]:
+    """gRPC call metadata in the ASGI header form ``header:`` stickiness reads."""
+    return [(k.lower().encode("latin-1"), v if isinstance(v, bytes) else v.encode("latin-1"))
+            for k, v in metadata or ()]
 
 
 def sticky_key(policy: TrafficPolicy, principal: str | None,
