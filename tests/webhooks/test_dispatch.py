@@ -24,7 +24,7 @@ FAST = {"webhook_allow_private": True, "webhook_poll_s": 0.05, "webhook_retry_ba
 async def subscribe(client: httpx.AsyncClient, url: str, events: list[str]) -> str:
     r = await client.post("/api/v1/webhooks", json={"url": url, "events": events, "secret": SECRET})
     assert r.status_code == 201, r.text
-    assert r.json()["secret"] == SECRET
+    assert r.json()["signing_secret"] == SECRET
     return str(r.json()["id"])
 
 

@@ -21,7 +21,7 @@ async def test_webhook_api_rules(tmp_path: Path) -> None:
         r = await client.post("/api/v1/webhooks", json={**public, "secret": "short"})
         assert r.status_code == 422
         r = await client.post("/api/v1/webhooks", json=public)
-        assert r.status_code == 201 and len(r.json()["secret"]) >= 32  # generated, shown once
+        assert r.status_code == 201 and len(r.json()["signing_secret"]) >= 32  # generated, shown once
         hook = r.json()["id"]
         listed = (await client.get("/api/v1/webhooks")).json()
         assert [w["id"] for w in listed] == [hook] and "secret" not in listed[0]

@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import or_, select
 
 from modelport.core.traffic import SHADOW
+from modelport.errors import NotFound
 from modelport.registry.registry import DEFAULT_ALIAS, ModelRegistry
 from modelport.storage.engine import SessionFactory
 from modelport.tracking.feedback import compute_metrics, is_classifier
@@ -132,8 +133,11 @@ async def compare(sessions: SessionFactory, registry: ModelRegistry, recorder: P
     stats = stats_by_version(rows)
     versions = []
     for version, arm_stats in sorted(stats.items()):
-        info = await registry.resolve(name, str(version))
-        classifier = is_classifier(info)
+        try:
+            classifier = is_classifier(await registry.resolve(name, str(version)))
+        except NotFound:  # deleted since it served: judge by its logged answers
+            classifier = any(isinstance(p, int | str | bool) for p in first_predictions(next(
+                (o for _r, v, _a, s, _l, o in rows if v == version and s == "ok"), None)) or [])
 
         def score(version: int = version, classifier: bool = classifier,
                   has_shadow: bool = SHADOW in arm_stats.arms) -> dict[str, Any]:

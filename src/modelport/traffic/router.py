@@ -8,6 +8,7 @@ seen at once, one made by another replica within the TTL.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -33,8 +34,12 @@ class TrafficRouter:
         self.shadow = shadow
         self.cache_ttl = cache_ttl
         self._cache: dict[Key, tuple[float, TrafficPolicy | None]] = {}
+        self._inflight: dict[Key, asyncio.Future[TrafficPolicy | None]] = {}
+        self._generation = 0  # a query in flight when the cache is dropped must not re-fill it
 
     def invalidate(self, name: str | None = None) -> None:
+        self._generation += 1
+        self._inflight = {k: t for k, t in self._inflight.items() if name is not None and k[0] != name}
         if name is None:
             self._cache.clear()
         else:
@@ -42,12 +47,29 @@ class TrafficRouter:
                 del self._cache[key]
 
     async def policy(self, name: str, alias: str) -> TrafficPolicy | None:
-        """The stored policy of ``name``/``alias`` (None for a plain alias), cached."""
+        """The stored policy of ``name``/``alias`` (None for a plain alias), cached; when the entry
+        expires under load, one query (a task of its own) answers every waiting request."""
         key = (name, alias)
         now = time.monotonic()
         hit = self._cache.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
+        task = self._inflight.get(key)
+        if task is None:
+            task = self._inflight[key] = asyncio.ensure_future(self._fetch(key, hit, now))
+            task.add_done_callback(lambda t: self._fetched(key, t))
+        return await asyncio.shield(task)
+
+    def _fetched(self, key: Key, task: asyncio.Future[TrafficPolicy | None]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        if not task.cancelled():
+            task.exception()  # retrieved here: every waiter re-raises it
+
+    async def _fetch(self, key: Key, hit: tuple[float, TrafficPolicy | None] | None,
+                     now: float) -> TrafficPolicy | None:
+        name, alias = key
+        generation = self._generation
         try:
             async with self.sessions() as session:
                 row = await session.get(AliasPolicyRow, key)
@@ -58,7 +80,7 @@ class TrafficRouter:
             row_policy = hit[1]
         else:
             row_policy = TrafficPolicy.model_validate(row.policy) if row is not None else None
-        if self.cache_ttl > 0:
+        if self.cache_ttl > 0 and generation == self._generation:
             self._cache[key] = (now + self.cache_ttl, row_policy)
         return row_policy
 

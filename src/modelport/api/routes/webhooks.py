@@ -36,7 +36,7 @@ class WebhookOut(BaseModel):
 
 
 class WebhookCreated(WebhookOut):
-    secret: str = Field(description="shown once")
+    signing_secret: str = Field(description="the HMAC key of X-Modelport-Signature, shown once")
 
 
 class DeliveryOut(BaseModel):
@@ -63,7 +63,7 @@ class DeliveryOut(BaseModel):
              summary="Subscribe a URL to events (its target is checked against SSRF)")
 async def create_webhook(body: WebhookRequest, services: ServicesDep, principal: AdminDep) -> WebhookCreated:
     info, secret = await services.webhooks.create(body.url, body.events, body.secret, actor=principal.id)
-    return WebhookCreated(**WebhookOut.of(info).model_dump(), secret=secret)
+    return WebhookCreated(**WebhookOut.of(info).model_dump(), signing_secret=secret)
 
 
 @router.get("", response_model=list[WebhookOut], summary="List webhooks")
