@@ -89,11 +89,13 @@ class TrafficRouter:
         ref = request.version
         if ref is not None and (ref == LATEST or ref.isdigit()):
             return info
-        policy = await self.policy(info.name, ref or DEFAULT_ALIAS)
+        key = (info.name, ref or DEFAULT_ALIAS)
+        hit = self._cache.get(key)  # the common case, without another coroutine
+        policy = hit[1] if hit is not None and hit[0] > time.monotonic() else await self.policy(*key)
         if policy is None or policy.plain:
             return info
-        key = sticky_key(policy, request.principal, request_headers_var.get()) if policy.sticky else None
-        version = pick(policy, key)
+        caller = sticky_key(policy, request.principal, request_headers_var.get()) if policy.sticky else None
+        version = pick(policy, caller)
         request.arm = policy.arm(version)
         request.shadow = shadow_sampled(policy)
         if version == info.version:
