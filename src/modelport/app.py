@@ -20,7 +20,7 @@ from modelport.api import problems
 from modelport.api.fastlane import FastLane
 from modelport.api.hardening import HardeningMiddleware, check_cors
 from modelport.api.middleware import RequestContextMiddleware, RequestObserver
-from modelport.api.routes import (
+from modelport.api.routes import (  # traffic control and webhooks (#20)
     auth,
     collections,
     datasets,
@@ -32,9 +32,12 @@ from modelport.api.routes import (
     predict,
     predictions,
     text,
+    traffic,
     usage,
+    webhooks,
 )
 from modelport.bootstrap import Services, build_services
+from modelport.core.traffic import request_headers_var
 from modelport.observability.tracing import TracingMiddleware
 from modelport.oip import rest as oip_rest
 from modelport.oip.grpc import start_grpc_server
@@ -88,6 +91,8 @@ class ModelportAPI(FastAPI):
     lane: FastLane | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":  # for `header:` sticky traffic policies (#20)
+            request_headers_var.set(scope["headers"])
         lane = self.lane
         if (lane is not None and scope["type"] == "http" and not self.dependency_overrides
                 and (claim := lane.claim(scope)) is not None):
@@ -147,6 +152,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(openai_router)
     app.include_router(models.upload_router, max_body_size=settings.max_upload_bytes)
     app.include_router(jobs.router)
+    app.include_router(traffic.router)  # traffic control and webhooks (#20)
+    app.include_router(webhooks.router)
     app.include_router(datasets.router, max_body_size=settings.max_upload_bytes)
     if settings.cors_origins:
         app.add_middleware(

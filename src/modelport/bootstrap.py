@@ -29,6 +29,13 @@ from modelport.settings import Settings
 from modelport.storage import migrate
 from modelport.storage.engine import SessionFactory, make_engine, make_session_factory
 from modelport.tracking.service import Tracking, build_tracking
+from modelport.traffic.guard import GuardWatcher
+from modelport.traffic.router import TrafficRouter
+from modelport.traffic.service import TrafficService
+from modelport.traffic.shadow import ShadowRunner
+from modelport.webhooks.dispatch import Dispatcher
+from modelport.webhooks.jobs import JobEvents
+from modelport.webhooks.service import WebhookService
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +71,12 @@ class Services:
     search: SearchService
     datasets: DatasetService
     jobs: JobService
+    # --- traffic control and webhooks (#20)
+    traffic: TrafficService
+    guard: GuardWatcher
+    webhooks: WebhookService
+    dispatcher: Dispatcher
+    job_events: JobEvents
     state: ServiceState = field(default_factory=ServiceState)
 
     async def start(self, *, serve: bool = True) -> None:
@@ -72,6 +85,8 @@ class Services:
         await migrate.upgrade(self.engine)
         await self.tracking.start()
         if serve:
+            await self.dispatcher.start()  # traffic control and webhooks (#20)
+            await self.job_events.start()
             self.auth.start()
             if self.auth.enabled:
                 from modelport.security.admin import ensure_admin
@@ -85,6 +100,7 @@ class Services:
             if self.settings.preload:
                 await self.preload()
             await self.jobs.start()
+            await self.guard.start()
             self.state.started = True
 
     async def preload(self) -> None:
@@ -108,6 +124,10 @@ class Services:
     async def close(self) -> None:
         self.state.draining = True
         await self.jobs.close()
+        await self.guard.close()  # traffic control and webhooks (#20)
+        await self.traffic.router.shadow.close()
+        await self.dispatcher.close()
+        await self.job_events.close()
         await self.manager.close(grace=self.settings.shutdown_grace_s)
         await self.tracking.close()  # flush the prediction log after the last request finished
         if self.cache is not None:
@@ -151,9 +171,27 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
     jobs = JobService(settings, sessions, datasets, registry)
     search = SearchService(sessions, inference, embed_batch=settings.search_embed_batch,
                            max_top_k=settings.search_max_top_k, max_text=settings.max_string_length)
+    # --- traffic control and webhooks (#20)
+    webhooks = WebhookService(sessions, allow_private=settings.webhook_allow_private)
+    dispatcher = Dispatcher(
+        sessions, allow_private=settings.webhook_allow_private, poll_s=settings.webhook_poll_s,
+        timeout_s=settings.webhook_timeout_s, retry_base_s=settings.webhook_retry_base_s,
+        retry_max_s=settings.webhook_retry_max_s, max_attempts=settings.webhook_max_attempts,
+    )
+    webhooks.on_emit = dispatcher.wake
+    models.emit = webhooks.emit
+    shadow = ShadowRunner(registry, manager, tracking.recorder, queue_size=settings.traffic_shadow_queue,
+                          timeout=settings.request_timeout, emit=webhooks.emit, metrics=metrics)
+    inference.traffic = TrafficRouter(sessions, registry, shadow, cache_ttl=settings.registry_cache_ttl_s)
+    traffic = TrafficService(sessions, registry, models, inference.traffic, emit=webhooks.emit)
+    models.alias_setter = traffic.point
+    models.before_delete = traffic.ensure_unrouted
+    guard = GuardWatcher(sessions, traffic, tracking.recorder, interval=settings.traffic_guard_interval_s)
     return Services(
         settings=settings, engine=engine, sessions=sessions, store=store, metrics=metrics,
         registry=registry, manager=manager, models=models, inference=inference,
         tracking=tracking, cache=cache, tracing=tracing, search=search, datasets=datasets, jobs=jobs,
         auth=AuthService(settings, sessions), limiter=RateLimiter(settings.redis_url),
+        traffic=traffic, guard=guard, webhooks=webhooks, dispatcher=dispatcher,
+        job_events=JobEvents(sessions, webhooks, poll_s=settings.webhook_poll_s),
     )

@@ -149,7 +149,7 @@ def models_show(name: str) -> None:
 @models_app.command("alias")
 def models_alias(name: str, alias: str, version: int) -> None:
     """Point ALIAS of model NAME at VERSION."""
-    run_with_services(lambda s: s.registry.set_alias(name, alias, version))
+    run_with_services(lambda s: s.traffic.point(name, alias, version, actor="cli"))  # recorded (#20)
     console.print(f"{name}: {alias} → {version}")
 
 
@@ -158,6 +158,77 @@ def models_rm(name: str, version: int) -> None:
     """Delete VERSION of model NAME (refused while an alias points at it)."""
     run_with_services(lambda s: s.models.delete_version(name, version))
     console.print(f"deleted {name} version {version}")
+
+
+# --- traffic control (#20): alias policies, history, rollback ------------------------------
+def _route(value: str) -> dict[str, float]:
+    version, sep, weight = value.partition("=")
+    if not sep or not version.strip().isdigit():
+        raise typer.BadParameter(f"{value!r}: use VERSION=WEIGHT, e.g. 3=90")
+    try:
+        return {"version": int(version), "weight": float(weight)}
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: the weight must be a number") from None
+
+
+def _shadow(value: str) -> dict[str, float]:
+    version, sep, fraction = value.partition(":")
+    if not sep or not version.strip().isdigit():
+        raise typer.BadParameter(f"{value!r}: use VERSION:FRACTION, e.g. 5:0.25")
+    try:
+        return {"version": int(version), "fraction": float(fraction)}
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: the fraction must be a number") from None
+
+
+@models_app.command("traffic")
+def models_traffic(
+    name: str, alias: str,
+    route: Annotated[list[str], typer.Option(help="VERSION=WEIGHT; repeat for each arm")],
+    shadow: Annotated[str | None, typer.Option(help="VERSION:FRACTION mirrored, never answered")] = None,
+    sticky: Annotated[str | None, typer.Option(help="principal, or header:<Header-Name>")] = None,
+    max_error_rate: Annotated[float | None, typer.Option(help="guard: roll a canary back above it")] = None,
+    max_p99_ms: Annotated[float | None, typer.Option(help="guard: roll a canary back above it")] = None,
+    min_requests: Annotated[int, typer.Option(help="guard: requests before it judges")] = 100,
+) -> None:
+    """Split ALIAS of model NAME between versions (weights, sticky callers, a shadow, a guard)."""
+    from pydantic import ValidationError
+
+    from modelport.core.traffic import TrafficPolicy
+
+    body: dict[str, Any] = {"routes": [_route(r) for r in route], "sticky": sticky,
+                            "shadow": _shadow(shadow) if shadow else None}
+    if max_error_rate is not None or max_p99_ms is not None:
+        body["guard"] = {"max_error_rate": max_error_rate, "max_p99_ms": max_p99_ms,
+                         "min_requests": min_requests}
+    try:
+        policy = TrafficPolicy.model_validate(body)
+    except ValidationError as exc:
+        err.print(f"[red]error:[/red] {exc.errors()[0]['msg']}")
+        raise typer.Exit(2) from None
+    state = run_with_services(lambda s: s.traffic.apply(name, alias, policy, actor="cli"))
+    console.print_json(state.policy.model_dump_json())
+
+
+@models_app.command("history")
+def models_history(name: str, alias: str,
+                   limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> None:
+    """Show the changes of ALIAS of model NAME, newest first."""
+    events = run_with_services(lambda s: s.traffic.history(name, alias, limit))
+    for e in events:  # one plain line per event (never wrapped: scripts read it)
+        to = ", ".join(f"v{r.version}={r.weight:g}" for r in e.to_policy.routes) if e.to_policy else "-"
+        if e.to_policy and e.to_policy.shadow:
+            to += f" (shadow v{e.to_policy.shadow.version}:{e.to_policy.shadow.fraction:g})"
+        typer.echo("\t".join((e.at.isoformat(timespec="seconds"), e.action, e.actor or "-", to, e.reason)))
+
+
+@models_app.command("rollback")
+def models_rollback(name: str, alias: str,
+                    reason: Annotated[str, typer.Option(help="recorded in the history")] = "") -> None:
+    """Put ALIAS of model NAME back on the policy it had before its latest change."""
+    state = run_with_services(lambda s: s.traffic.rollback(name, alias, actor="cli", reason=reason))
+    console.print_json(state.policy.model_dump_json())
+# --- end traffic control (#20) ----------------------------------------------------------
 
 
 @users_app.command("create")

@@ -125,6 +125,16 @@ class Settings(BaseSettings):
     allow_code: bool = Field(
         default=False, description="allow registering `python` models (their code runs in model workers)"
     )
+    # --- traffic control and webhooks (#20)
+    traffic_shadow_queue: int = Field(default=256, ge=1, description="shadow calls waiting; more are dropped")
+    traffic_guard_interval_s: float = Field(default=5.0, gt=0, description="how often guards are checked")
+    webhook_allow_private: bool = Field(
+        default=False, description="allow webhook targets on loopback, link-local and private addresses")
+    webhook_poll_s: float = Field(default=1.0, gt=0, description="outbox dispatcher period")
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_retry_base_s: float = Field(default=2.0, gt=0, description="first retry delay, doubled per try")
+    webhook_retry_max_s: float = Field(default=900.0, gt=0)
+    webhook_max_attempts: int = Field(default=15, ge=1)
 
     @property
     def resolved_database_url(self) -> str:

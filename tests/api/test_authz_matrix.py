@@ -87,6 +87,7 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
 # model), not owned by one user, with why.
 SHARED_IDS: dict[str, str] = {
     "doc_id": "documents belong to a collection, which is shared like the model it is bound to",
+    "webhook_id": "webhooks are admin-only and shared by every admin, like the models they report on",
 }
 
 # Path parameters naming an owned resource: how to make one owned by user A.

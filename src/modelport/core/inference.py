@@ -32,6 +32,7 @@ from modelport.runtime.base import Runtime
 from modelport.runtime.manager import LoadedModel, ModelManager
 from modelport.tracking.log import PredictionRecorder
 from modelport.tracking.records import PredictionRecord, now
+from modelport.traffic.router import TrafficRouter
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class InferenceService:
         self.traced = not isinstance(self.tracer, trace.NoOpTracer)
         self.capture = capture
         self.capture_max_bytes = capture_max_bytes
+        self.traffic: TrafficRouter | None = None  # alias policies (#20), set by the composition root
 
     async def resolve(self, model: str, version: str | None) -> ModelVersionInfo:
         return await self.registry.resolve(model, version)
@@ -67,6 +69,8 @@ class InferenceService:
         cached = False
         try:
             info = request.resolved or await self.registry.resolve(request.model, request.version)
+            if self.traffic is not None:
+                info = await self.traffic.route(request, info)
             inputs = validate_inputs(info.signature, request.inputs, self.max_rows)
             loaded = await self.manager.get(info)
             outputs, cached = await self._predict(request, info, loaded, inputs, deadline)
@@ -87,6 +91,8 @@ class InferenceService:
             raise
         latency = time.perf_counter() - started
         self._record(request, info, outputs, started, None, cached)
+        if request.shadow is not None and self.traffic is not None:
+            self.traffic.mirror(request, info, inputs, outputs)
         ok, latencies, rows = self._success_metrics(info, request.protocol)
         ok.inc()
         latencies.observe(latency)
@@ -163,6 +169,7 @@ class InferenceService:
             else self.capture_max_bytes,  # capture_max_bytes
             format(parent.trace_id, "032x") if parent.is_valid else None,  # trace_id
             ctx,  # span
+            request.arm,  # arm
         ))
 
     async def stream(self, request: InferenceRequest) -> TokenStream:
@@ -175,6 +182,8 @@ class InferenceService:
         info: ModelVersionInfo | None = None
         try:
             info = await self.registry.resolve(request.model, request.version)
+            if self.traffic is not None:
+                info = await self.traffic.route(request, info)
             inputs = validate_inputs(info.signature, request.inputs, self.max_rows)
             if next(iter(inputs.values())).shape[0] != 1:
                 raise InvalidInput("a streaming request takes exactly one row")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -60,6 +61,12 @@ class ModelService:
         self.allow_pickle = allow_pickle
         self.max_upload_bytes = max_upload_bytes
         self.allow_code = False  # bring your own model (#18): set from MODELPORT_ALLOW_CODE by bootstrap
+        #: webhook events (#20): set by the composition root
+        self.emit: Callable[[str, dict[str, Any]], Awaitable[object]] | None = None
+        #: aliases given at registration go through the traffic service (history), when set
+        self.alias_setter: Callable[[str, str, int], Awaitable[object]] | None = None
+        #: refuses to delete a version a traffic policy still routes to, when set
+        self.before_delete: Callable[[str, int], Awaitable[None]] | None = None
 
     async def register_stream(self, name: str, flavor: str, stream: BinaryIO, filename: str,
                               **kwargs: object) -> ModelVersionInfo:
@@ -119,8 +126,11 @@ class ModelService:
             name, flavor, path, suffix, sha256, size, final_signature, description=description,
             tags=tags, metrics=metrics, config=config, job_id=job_id,
         )
+        if self.emit is not None:
+            await self.emit("model.version.registered", {"model": name, "version": info.version,
+                                                         "flavor": flavor, "sha256": sha256})
         for alias in aliases or []:
-            await self.set_alias(name, alias, info.version)
+            await (self.alias_setter or self.set_alias)(name, alias, info.version)
         return info
 
     async def set_alias(self, name: str, alias: str, version: int) -> ModelVersionInfo:
@@ -137,6 +147,8 @@ class ModelService:
         await self._retire_if_unused(name, info.version)
 
     async def delete_version(self, name: str, version: int) -> None:
+        if self.before_delete is not None:
+            await self.before_delete(name, version)
         await self.registry.delete_version(name, version)
         await self.manager.unload((name, version))
 

@@ -40,6 +40,9 @@ class InferenceRequest:
     #: the version the edge already resolved (to read its signature): the core uses the same one
     #: rather than resolving again, so both agree even if an alias moves in between
     resolved: ModelVersionInfo | None = None
+    # --- traffic control (#20): set by the alias's policy (core/traffic.py)
+    arm: str | None = None  # "primary" | "canary" when a split policy chose the version
+    shadow: int | None = None  # the version this request is mirrored to, if any
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ import grpc
 
 from modelport.api.deps import Principal
 from modelport.bootstrap import Services
+from modelport.core.traffic import metadata_headers, request_headers_var
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict
 from modelport.errors import InvalidInput, ModelportError
 from modelport.observability.context import new_request_id, request_id_var
@@ -115,6 +116,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                     work: Callable[[Principal | None], Awaitable[T]]) -> T:
         """Authenticate, run, and map any failure to a status code (the one error path)."""
         token = request_id_var.set(_request_id(context))
+        request_headers_var.set(metadata_headers(context.invocation_metadata()))  # sticky traffic (#20)
         try:
             principal = None
             if scope is not None:

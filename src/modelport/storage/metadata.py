@@ -10,6 +10,8 @@ from modelport.security import tables as security_tables  # noqa: F401
 from modelport.storage import tables  # noqa: F401
 from modelport.storage.base import Base
 from modelport.tracking import tables as tracking_tables  # noqa: F401
+from modelport.traffic import tables as traffic_tables  # noqa: F401
+from modelport.webhooks import tables as webhook_tables  # noqa: F401
 
 
 def metadata() -> MetaData:

@@ -35,7 +35,7 @@ _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 COLUMNS: tuple[str, ...] = (
     "request_id", "ts", "model", "version", "alias", "principal", "protocol", "status",
     "error_code", "rows", "latency_ms", "cached", "inputs", "inputs_hash", "inputs_truncated",
-    "outputs", "trace_id",
+    "outputs", "trace_id", "arm",
 )
 Row = tuple[Any, ...]
 
@@ -59,6 +59,7 @@ class PredictionRecord:
     capture_max_bytes: int
     trace_id: str | None = None
     span: SpanContext | None = None  # linked from the writer's flush span
+    arm: str | None = None  # traffic arm that served: primary, canary or shadow (#20)
 
 
 def now() -> datetime:
@@ -152,6 +153,7 @@ def encode_row(record: PredictionRecord, stamp: Callable[[datetime], Any] = _sam
         truncated,
         outputs_json,
         record.trace_id,
+        _clip(record.arm, 16),
     )
 
 
@@ -175,4 +177,4 @@ def row_from_json(line: bytes) -> Row:
     obj: dict[str, Any] = orjson.loads(line)
     ts = datetime.fromisoformat(obj["ts"].replace("Z", "+00:00"))
     obj["ts"] = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-    return tuple(obj[c] for c in COLUMNS)
+    return tuple(obj[c] if c != "arm" else obj.get(c) for c in COLUMNS)  # older lines lack the arm

@@ -59,6 +59,7 @@ class PredictionRow(Base):
     inputs_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
     outputs: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON text
     trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    arm: Mapped[str | None] = mapped_column(String(16), nullable=True)  # traffic arm (#20)
 
 
 class FeedbackRow(Base):

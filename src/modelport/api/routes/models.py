@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from pydantic import ValidationError
 
 from modelport.api.deps import Principal, ServicesDep, require
-from modelport.api.schemas import AliasRequest, ModelDetail, ModelSummary, VersionOut
+from modelport.api.schemas import ModelDetail, ModelSummary, VersionOut
 from modelport.errors import InvalidInput
 from modelport.registry.manifest import ServingConfig, Signature
 
@@ -98,18 +98,7 @@ async def register_model(
     return VersionOut.of(info, (await services.registry.get_model(name)).aliases)
 
 
-@router.put("/{name}/aliases/{alias}", response_model=VersionOut, summary="Point an alias at a version")
-async def set_alias(name: str, alias: str, body: AliasRequest, services: ServicesDep,
-                    _p: WriteDep) -> VersionOut:
-    info = await services.models.set_alias(name, alias, body.version)
-    return VersionOut.of(info, (await services.registry.get_model(name)).aliases)
-
-
-@router.delete("/{name}/aliases/{alias}", status_code=204, response_class=Response,
-               summary="Remove an alias")
-async def delete_alias(name: str, alias: str, services: ServicesDep, _p: WriteDep) -> Response:
-    await services.models.delete_alias(name, alias)
-    return Response(status_code=204)
+# PUT/DELETE /{name}/aliases/{alias}: api/routes/traffic.py (an alias may carry a traffic policy, #20)
 
 
 @router.delete("/{name}/versions/{version}", status_code=204, response_class=Response,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, UploadFile
@@ -32,7 +33,14 @@ async def performance(name: str, version: str, services: ServicesDep, _p: ReadDe
 async def drift(name: str, version: str, services: ServicesDep, _p: ReadDep,
                 window: Window = "24h") -> FastJSONResponse:
     info = await services.registry.resolve(name, version)
-    return FastJSONResponse(await services.tracking.drift.drift(info, window))
+    result = await services.tracking.drift.drift(info, window)
+    if result.get("verdict") == "drift":  # webhook event (#20), at most once an hour per version and window
+        hour = datetime.now(UTC).strftime("%Y%m%d%H")
+        await services.webhooks.emit("drift.detected", {
+            "model": info.name, "version": info.version, "window": window,
+            "drifted_features": result.get("drifted_features", [])},
+            event_id=f"drift.{info.name}.{info.version}.{window}.{hour}"[:64])
+    return FastJSONResponse(result)
 
 
 @router.put("/{name}/versions/{version}/reference",

@@ -1,0 +1,1 @@
+"""Traffic control: alias policies (weights, stickiness, shadow, guard), their history, comparison."""

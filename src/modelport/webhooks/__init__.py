@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, a durable outbox of signed deliveries, SSRF-checked targets."""
