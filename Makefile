@@ -18,6 +18,7 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed-$(EXTRAS)
 
 serve: install
+	@echo "modelport CLI: run 'source $(VENV)/bin/activate' (or put $(abspath $(BIN)) on your PATH) in another shell"
 	$(BIN)/modelport serve
 
 test: install

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from modelport.paths import default_home
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -19,7 +21,8 @@ class Settings(BaseSettings):
     )
 
     # --- where things live
-    home: Path = Path(".modelport")
+    home: Path = Field(default_factory=default_home,
+                       description="data home; default per user, e.g. ~/.local/share/modelport (#19)")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy async URL; default: SQLite file in home"
     )
