@@ -34,6 +34,7 @@ from modelport.api.routes import (
     text,
     usage,
 )
+from modelport.api.slashes import TrimTrailingSlash
 from modelport.bootstrap import Services, build_services
 from modelport.observability.tracing import TracingMiddleware
 from modelport.oip import rest as oip_rest
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             expose_headers=["X-Request-ID", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
                             "RateLimit-Reset"],
         )
+    app.add_middleware(TrimTrailingSlash)  # innermost: routes see the trimmed path (#19)
     app.add_middleware(HardeningMiddleware)
     observer = RequestObserver(services.metrics)
     app.add_middleware(RequestContextMiddleware, observer=observer)

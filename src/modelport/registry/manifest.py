@@ -70,6 +70,8 @@ class ServingConfig(BaseModel):
     capture: Literal["full", "hash", "none"] | None = None
     capture_max_bytes: int | None = Field(default=None, ge=0, le=1_000_000)
     preprocessing: dict[str, Any] = Field(default_factory=dict)
+    # --- seeds (#19): rows answered below it are flagged low_confidence (a request may override)
+    confidence_threshold: float | None = Field(default=None, ge=0, le=1)
 
 
 class ModelVersionInfo(BaseModel):
