@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     job_queue_suffix: str = Field(default="", max_length=64, description="appended to queue names")
     broker_timeout_s: float = Field(default=3.0, gt=0, description="broker connect timeout on publish")
 
+    # --- the first hour (#19): compressed answers, event-loop lag
+    gzip_min_bytes: int = Field(default=1024, ge=0, description="gzip answers at least this large "
+                                "when the client accepts it; 0 turns gzip off")
+    loop_lag_interval_s: float = Field(default=0.5, ge=0, description="event-loop lag probe period; 0 = off")
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
