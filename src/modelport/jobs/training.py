@@ -74,6 +74,13 @@ def _split(x: np.ndarray, y: np.ndarray, task: str, test_size: float, seed: int 
     return train_test_split(x, y, test_size=test_size, random_state=seed, stratify=stratify)
 
 
+def seed_estimator(model: Any, seed: int | None, hyperparameters: dict[str, Any]) -> None:
+    """``random_state`` seeds the estimator too (unless given as a hyperparameter), so two
+    identical jobs fit identical models, not only identical splits."""
+    if seed is not None and "random_state" not in hyperparameters and "random_state" in model.get_params():
+        model.set_params(random_state=seed)
+
+
 def _target(table: Any, name: str, task: str) -> np.ndarray:
     y = table.column(name).to_numpy(zero_copy_only=False)
     if task == "regression":
@@ -110,6 +117,7 @@ async def run_training(ctx: JobContext) -> tuple[dict[str, float], dict[str, Any
     await ctx.step(15, "splitting")
     x_train, x_test, y_train, y_test = _split(x, y, spec.task, req.test_size, req.random_state)
     model = estimators.build(spec, estimators.validate_hyperparameters(spec, req.hyperparameters))
+    seed_estimator(model, req.random_state, req.hyperparameters)
 
     await ctx.step(25, f"fitting {spec.name} on {len(y_train)} rows")
     await asyncio.to_thread(model.fit, x_train, y_train)
