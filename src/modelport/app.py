@@ -30,6 +30,7 @@ from modelport.api.routes import (
     jobs,
     models,
     monitoring,
+    ner,
     predict,
     predictions,
     text,
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(models.upload_router, max_body_size=settings.max_upload_bytes)
     app.include_router(jobs.router)
     app.include_router(datasets.router, max_body_size=settings.max_upload_bytes)
+    app.include_router(ner.router)  # (#19)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins,

@@ -152,6 +152,10 @@ class AsyncClient:
                  version: str | int | None = None) -> Prediction:
         return await self.send(calls.classify(name, texts, version=version))
 
+    async def ner(self, name: str, texts: str | list[str], version: str | int | None = None) -> Record:
+        """Entities per text: ``entity``, ``start``, ``end``, ``word``, ``score``."""
+        return await self.send(calls.ner(name, texts, version=version))
+
     # --- jobs
     async def train(self, dataset: str, estimator: str, name: str, *, alias: str | None = None,
               target: str = "target", hyperparameters: Mapping[str, Any] | None = None,

@@ -183,6 +183,11 @@ def classify(name: str, texts: str | list[str], *, version: str | int | None) ->
                 json=_drop_none({"inputs": texts, "version": _version(version)}))
 
 
+def ner(name: str, texts: str | list[str], *, version: str | int | None) -> Call[Record]:
+    return Call("POST", f"{API}/models/{_seg(name)}/ner", record,
+                json=_drop_none({"inputs": texts, "version": _version(version)}))
+
+
 # --- jobs and datasets
 
 def train(body: Mapping[str, Any], idempotency_key: str | None) -> Call[Record]:

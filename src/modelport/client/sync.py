@@ -148,6 +148,10 @@ class Client:
                  version: str | int | None = None) -> Prediction:
         return self.send(calls.classify(name, texts, version=version))
 
+    def ner(self, name: str, texts: str | list[str], version: str | int | None = None) -> Record:
+        """Entities per text: ``entity``, ``start``, ``end``, ``word``, ``score``."""
+        return self.send(calls.ner(name, texts, version=version))
+
     # --- jobs
     def train(self, dataset: str, estimator: str, name: str, *, alias: str | None = None,
               target: str = "target", hyperparameters: Mapping[str, Any] | None = None,
