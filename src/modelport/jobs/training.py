@@ -18,6 +18,7 @@ import numpy as np
 from modelport.errors import InvalidInput
 from modelport.jobs import estimators
 from modelport.jobs.datasets import TARGET, DatasetInfo, numeric, to_matrix
+from modelport.jobs.fitting import fit_with_progress
 from modelport.jobs.runner import JobContext
 from modelport.jobs.schemas import TrainRequest
 
@@ -119,8 +120,9 @@ async def run_training(ctx: JobContext) -> tuple[dict[str, float], dict[str, Any
     model = estimators.build(spec, estimators.validate_hyperparameters(spec, req.hyperparameters))
     seed_estimator(model, req.random_state, req.hyperparameters)
 
-    await ctx.step(25, f"fitting {spec.name} on {len(y_train)} rows")
-    await asyncio.to_thread(model.fit, x_train, y_train)
+    label = f"fitting {spec.name} on {len(y_train)} rows"
+    await ctx.step(25, label)
+    await fit_with_progress(ctx, model, x_train, y_train, start=25, end=75, label=label)
 
     await ctx.step(75, f"evaluating on {len(y_test)} held-out rows")
     metrics = await asyncio.to_thread(evaluate, spec.task, model, x_test, y_test)
