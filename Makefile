@@ -27,6 +27,7 @@ lock: | $(BIN)/python
 install: $(VENV)/.installed-$(EXTRAS)
 
 serve: install
+	@echo "modelport CLI: run 'source $(VENV)/bin/activate' (or put $(abspath $(BIN)) on your PATH) in another shell"
 	$(BIN)/modelport serve
 
 test: install

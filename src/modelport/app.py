@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import Receive, Scope, Send
 
 from modelport import __version__
@@ -29,6 +30,7 @@ from modelport.api.routes import (  # traffic control and webhooks (#20)
     jobs,
     models,
     monitoring,
+    ner,
     predict,
     predictions,
     text,
@@ -36,8 +38,10 @@ from modelport.api.routes import (  # traffic control and webhooks (#20)
     usage,
     webhooks,
 )
+from modelport.api.slashes import TrimTrailingSlash
 from modelport.bootstrap import Services, build_services
 from modelport.core.traffic import request_headers_var
+from modelport.observability.looplag import LoopLagProbe
 from modelport.observability.tracing import TracingMiddleware
 from modelport.oip import rest as oip_rest
 from modelport.oip.grpc import start_grpc_server
@@ -122,9 +126,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         if freeze_gc:
             settle_heap(settings.gc_threshold)
         log.info("modelport ready", extra={"models": len(services.manager.loaded())})
+        lag_probe = LoopLagProbe(services.metrics.loop_lag, settings.loop_lag_interval_s)  # (#19)
+        lag_probe.start()
         try:
             yield
         finally:
+            await lag_probe.stop()
             restore_signals()
             if grpc_server is not None:
                 await grpc_server.stop(settings.shutdown_grace_s)
@@ -155,6 +162,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(traffic.router)  # traffic control and webhooks (#20)
     app.include_router(webhooks.router)
     app.include_router(datasets.router, max_body_size=settings.max_upload_bytes)
+    app.include_router(ner.router)  # (#19)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins,
@@ -164,6 +172,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             expose_headers=["X-Request-ID", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
                             "RateLimit-Reset"],
         )
+    app.add_middleware(TrimTrailingSlash)  # innermost: routes see the trimmed path (#19)
+    if settings.gzip_min_bytes:  # (#19) negotiated by Accept-Encoding; event streams are never gzipped
+        app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=5)
     app.add_middleware(HardeningMiddleware)
     observer = RequestObserver(services.metrics)
     app.add_middleware(RequestContextMiddleware, observer=observer)

@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from modelport.paths import default_home
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -19,7 +21,8 @@ class Settings(BaseSettings):
     )
 
     # --- where things live
-    home: Path = Path(".modelport")
+    home: Path = Field(default_factory=default_home,
+                       description="data home; default per user, e.g. ~/.local/share/modelport (#19)")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy async URL; default: SQLite file in home"
     )
@@ -135,6 +138,10 @@ class Settings(BaseSettings):
     webhook_retry_base_s: float = Field(default=2.0, gt=0, description="first retry delay, doubled per try")
     webhook_retry_max_s: float = Field(default=900.0, gt=0)
     webhook_max_attempts: int = Field(default=15, ge=1)
+    # --- the first hour (#19): compressed answers, event-loop lag
+    gzip_min_bytes: int = Field(default=1024, ge=0, description="gzip answers at least this large "
+                                "when the client accepts it; 0 turns gzip off")
+    loop_lag_interval_s: float = Field(default=0.5, ge=0, description="event-loop lag probe period; 0 = off")
 
     @property
     def resolved_database_url(self) -> str:

@@ -47,7 +47,7 @@ async def test_wrong_feature_count_400_says_expected_shape(client: httpx.AsyncCl
 
 async def test_ragged_rows_400(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/v1/models/iris/predict/batch", json={"samples": [[1, 2, 3, 4], [1, 2]]})
-    assert_problem(r, 400, "same number")
+    assert_problem(r, 422, "same, non-zero number of values")
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
@@ -68,7 +68,7 @@ async def test_huge_number_overflowing_to_inf_is_refused(client: httpx.AsyncClie
 
 
 async def test_empty_features_and_batches(client: httpx.AsyncClient) -> None:
-    assert_problem(await client.post("/api/v1/models/iris/predict", json={"features": []}), 400, "shape")
+    assert_problem(await client.post("/api/v1/models/iris/predict", json={"features": []}), 422, "empty list")
     r = await client.post("/api/v1/models/iris/predict/batch", json={"samples": []})
     assert_problem(r, 422)
     assert r.json()["errors"][0]["field"] == "samples"
@@ -84,7 +84,7 @@ async def test_oversized_batch_400(make_settings: Any) -> None:
 @pytest.mark.parametrize("payload, field", [
     ({"features": ["a", "b", "c", "d"]}, "features"),
     ({"features": "1,2,3,4"}, "features"),
-    ({"features": [1, 2, 3, 4], "version": 3}, "version"),
+    ({"features": [1, 2, 3, 4], "version": True}, "version"),  # integers are versions (#19), not bools
     ({"features": [1, 2, 3, 4], "extra": 1}, "extra"),
     ({}, "features"),
 ])

@@ -38,7 +38,7 @@ async def test_response_shape(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200
     body = r.json()
     assert set(body) == {"model", "version", "predictions", "probabilities", "confidence",
-                         "latency_ms", "request_id"}
+                         "latency_ms", "request_id", "prediction", "model_version"}  # one flat row (#19)
     assert body["request_id"] == "abc-123" == r.headers["x-request-id"]
     assert body["predictions"] == [0]
     assert abs(sum(body["probabilities"][0]) - 1) < 1e-9

@@ -82,7 +82,8 @@ async def test_train_predict_batch_cancel_and_crash(api: tuple[FastAPI, httpx.As
     r = await client.get(f"/api/v1/datasets/{job['output_dataset']}/download")
     assert r.status_code == 200
     table = pacsv.read_csv(pa.BufferReader(r.content))
-    assert table.num_rows == 150 and table.column_names[-1] == "predictions"
+    assert table.num_rows == 150  # labels, then one probability column per class (#19)
+    assert table.column_names[-4:] == ["predictions", "proba_0", "proba_1", "proba_2"]
     agreement = sum(int(p == t) for p, t in zip(table.column("predictions").to_pylist(),
                                                 table.column("target").to_pylist(), strict=True))
     assert agreement >= 140

@@ -154,7 +154,11 @@ def test_errors_are_openai_error_objects(client: openai.OpenAI) -> None:
         client.chat.completions.create(model="chat", messages=messages, n=2)
     with pytest.raises(openai.BadRequestError) as not_chat:
         client.chat.completions.create(model="minilm", messages=messages)
-    assert "does not stream" in not_chat.value.message
+    assert "'minilm' is an embeddings model, not a chat model" in not_chat.value.message
+    assert "/v1/embeddings" in not_chat.value.message and "stream" not in not_chat.value.message
+    with pytest.raises(openai.BadRequestError) as not_embeddings:
+        client.embeddings.create(model="chat", input="hi")
+    assert "'chat' is a chat model, not an embeddings model" in not_embeddings.value.message
     with pytest.raises(openai.BadRequestError):
         client.embeddings.create(model="minilm", input=[[1, 2, 3]])
     with pytest.raises(openai.BadRequestError):

@@ -33,6 +33,10 @@ def test_register_list_show_alias_rm(cli_artifact: Path) -> None:
 
 def test_errors_are_one_line(cli_artifact: Path) -> None:
     r = CliRunner().invoke(app, ["models", "show", "missing"])
+    assert r.exit_code == 1 and "no modelport home at" in r.output and len(r.output.splitlines()) == 1
+    r = CliRunner().invoke(app, ["models", "register", str(cli_artifact), "--name", "lr"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, ["models", "show", "missing"])
     assert r.exit_code == 1 and "not found" in r.output
     r = CliRunner().invoke(app, ["models", "register", str(cli_artifact), "--name", "../x"])
     assert r.exit_code == 1 and "invalid model name" in r.output

@@ -6,7 +6,7 @@ prediction does once batching amortises the model, and on one event loop CPU per
 throughput. The lane does what the middleware stack and the route do, in one function, with
 the same pieces: request id, security headers and the NUL check (:mod:`~modelport.api.hardening`),
 credentials, rate limit and scope (:func:`~modelport.api.deps.resolve_caller`), body parsing
-(:mod:`~modelport.api.fastbody`), the route's work (:func:`~modelport.api.routes.predict.run_predict`),
+(:mod:`~modelport.api.predict_body`), the route's work (:func:`~modelport.api.routes.predict.run_predict`),
 the problem+json error bodies (:mod:`~modelport.api.problems`), HTTP metrics and the access
 log (:class:`~modelport.api.middleware.RequestObserver`).
 
@@ -30,11 +30,10 @@ from starlette.types import Message, Receive, Scope, Send
 from modelport.api import problems
 from modelport.api.control import TIMEOUT_HEADER, ClientClosedRequest
 from modelport.api.deps import resolve_caller
-from modelport.api.fastbody import parse_rows
 from modelport.api.hardening import API_HEADERS, HSTS, NUL_DETAIL, NulScanner
 from modelport.api.middleware import RequestObserver, request_id_from
+from modelport.api.predict_body import parse_predict_body
 from modelport.api.routes.predict import run_predict
-from modelport.api.schemas import BatchPredictRequest, PredictRequest
 from modelport.errors import Forbidden, ModelportError
 from modelport.observability.context import principal_var, request_id_var
 
@@ -121,17 +120,14 @@ class FastLane:
                                          key.decode("latin-1") if key is not None else None)
         if not principal.has("predict"):
             raise Forbidden("this operation needs the 'predict' scope")
-        if batch:
-            rows, version = parse_rows(raw, BatchPredictRequest, "samples", (2,))
-        else:
-            rows, version = parse_rows(raw, PredictRequest, "features", (1, 2))
+        parsed = parse_predict_body(raw, "samples" if batch else "features", flat_ok=not batch)
         timeout = headers.get(TIMEOUT_HEADER.encode())
         cache_control = headers.get(b"cache-control")
         return await run_predict(
-            self.services, name, rows, version, principal,
+            self.services, name, parsed.rows, parsed.version, principal,
             timeout_header=timeout.decode("latin-1") if timeout is not None else None,
             cache_control=cache_control.decode("latin-1") if cache_control is not None else None,
-            receive=receive,
+            receive=receive, confidence_threshold=parsed.confidence_threshold, single_row=parsed.single_row,
         )
 
     async def _fail(self, exc: Exception, scope: Scope, receive: Receive, send: Send,

@@ -22,19 +22,31 @@ class StrictBody(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class PredictRequest(StrictBody):
+VersionRef = str | int  # a version number (integer or its string) or an alias
+
+
+class PredictOptions(StrictBody):
+    """Fields both predict bodies share (parsed by :mod:`modelport.api.predict_body`)."""
+
+    version: VersionRef | None = Field(
+        default=None, description="Version number or alias; default: `production`, else the latest version",
+    )
+    model_version: VersionRef | None = Field(default=None, description="Another name for `version`")
+    confidence_threshold: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Rows whose confidence is below it are flagged in `low_confidence`; default: the "
+                    "version's `config.confidence_threshold`",
+    )
+
+
+class PredictRequest(PredictOptions):
     features: list[float] | list[list[float]] = Field(
         description="One row of features, or a list of rows", examples=[[5.1, 3.5, 1.4, 0.2]]
     )
-    version: str | None = Field(
-        default=None, max_length=64,
-        description="Version number or alias; default: `production`, else the latest version",
-    )
 
 
-class BatchPredictRequest(StrictBody):
+class BatchPredictRequest(PredictOptions):
     samples: list[list[float]] = Field(description="Rows of features", min_length=1)
-    version: str | None = Field(default=None, max_length=64)
 
 
 class PredictResponse(BaseModel):
@@ -43,6 +55,11 @@ class PredictResponse(BaseModel):
     predictions: list[float | int | str | bool]
     probabilities: list[list[float]] | None = None
     confidence: list[float] | None = None
+    low_confidence: list[bool] | None = Field(
+        default=None, description="Per row: confidence below the threshold (when one applies)")
+    prediction: float | int | str | bool | None = Field(
+        default=None, description="Single-row requests (`features` one flat row): the one prediction")
+    model_version: int = Field(description="The version that served (same as `version`)")
     latency_ms: float
     request_id: str
 

@@ -1,4 +1,5 @@
-"""A batch-inference job: predict every row of a dataset, store the rows plus a predictions column.
+"""A batch-inference job: predict every row of a dataset, store the rows plus a predictions column
+and, for classifiers, one ``proba_<label>`` column per class.
 
 Chunks go through ``InferenceService.infer`` like any other request (signature checks,
 metrics), pinned to the version resolved at the start so an alias moving mid-job cannot mix
@@ -40,6 +41,17 @@ def batch_features(info: DatasetInfo, model: ModelVersionInfo, requested: list[s
     return features
 
 
+def class_labels(predictions: np.ndarray, proba: np.ndarray) -> list[str]:
+    """The label of each probability column, read off rows predicted as that column's class
+    (the index where no row was: models record no class names in their signature)."""
+    winners = proba.argmax(axis=1)
+    labels = []
+    for k in range(proba.shape[1]):
+        rows = np.flatnonzero(winners == k)
+        labels.append(str(predictions[rows[0]]) if rows.size else str(k))
+    return labels
+
+
 async def run_batch(ctx: JobContext) -> tuple[dict[str, float], dict[str, Any]]:
     services = ctx.services
     req = BatchPredictRequest.model_validate(ctx.params)
@@ -53,6 +65,7 @@ async def run_batch(ctx: JobContext) -> tuple[dict[str, float], dict[str, Any]]:
 
     chunk = services.settings.max_batch_rows
     outputs: list[np.ndarray] = []
+    probabilities: list[np.ndarray] = []
     for start in range(0, len(x), chunk):
         await ctx.step(10 + int(80 * start / max(1, len(x))), f"predicting rows {start}-{start + chunk}")
         response = await services.inference.infer(InferenceRequest(
@@ -61,6 +74,9 @@ async def run_batch(ctx: JobContext) -> tuple[dict[str, float], dict[str, Any]]:
         ))
         out = response.outputs.get(PREDICTIONS, next(iter(response.outputs.values())))
         outputs.append(out.reshape(out.shape[0], -1)[:, 0] if out.ndim > 1 else out)
+        proba = response.outputs.get("probabilities")
+        if proba is not None and proba.ndim == 2:
+            probabilities.append(proba)
 
     await ctx.step(92, "writing the output dataset")
     import pyarrow as pa
@@ -68,6 +84,12 @@ async def run_batch(ctx: JobContext) -> tuple[dict[str, float], dict[str, Any]]:
     predictions = np.concatenate(outputs) if outputs else np.empty(0)
     name = PREDICTIONS if PREDICTIONS not in table.column_names else f"{PREDICTIONS}_{model.name}"
     out_table = table.append_column(name, pa.array(predictions))
+    if probabilities and len(probabilities) == len(outputs):
+        proba = np.concatenate(probabilities)
+        for label, column in zip(class_labels(predictions, proba), proba.T, strict=True):
+            column_name = f"proba_{label}"
+            if column_name not in out_table.column_names:
+                out_table = out_table.append_column(column_name, pa.array(column))
     saved = await services.datasets.save_table(
         out_table, f"predictions:{model.name}:v{model.version}:{info.name}"[:256], info.format,
         job_id=ctx.job.id, owner=ctx.job.owner,

@@ -110,6 +110,35 @@ def inspect_file(path: Path, fmt: Format) -> tuple[int, list[Column]]:
     return rows, columns
 
 
+def first_line_is_data(path: Path) -> bool:
+    """A CSV's first line is data, not names, when every field of it reads as a number."""
+    with path.open("rb") as fh:
+        first = fh.readline(1 << 20).decode("utf-8", "replace").strip()
+    fields = [f.strip().strip('"') for f in first.split(",")]
+    if not first or not fields:
+        return False
+    try:
+        [float(f) for f in fields]
+    except ValueError:
+        return False
+    return True
+
+
+def ensure_csv_header(path: Path, header: bool | None) -> None:
+    """Give a header-less CSV the column names ``f0``, ``f1``... (rewritten in place), so no row
+    is read as names. ``header=None`` detects it (:func:`first_line_is_data`)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if header is True or (header is None and not first_line_is_data(path)):
+        return
+    try:
+        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(autogenerate_column_names=True))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InvalidInput(f"not a readable csv file: {str(exc).splitlines()[0][:200]}") from None
+    pacsv.write_csv(table, path)
+
+
 def read_file(path: Path, fmt: Format) -> Any:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -179,13 +208,16 @@ class DatasetService:
         self.max_upload_bytes = max_upload_bytes
 
     async def upload(self, stream: BinaryIO, filename: str, name: str | None = None, *,
-                     owner: str | None = None) -> DatasetInfo:
+                     owner: str | None = None, header: bool | None = None) -> DatasetInfo:
+        """``header``: whether a CSV's first line names the columns (default: detected)."""
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.tmp_dir) as tmp:
             path = Path(tmp) / "upload"
             with path.open("wb") as out:
                 await asyncio.to_thread(copy_hashing, stream, out, self.max_upload_bytes)
             fmt = detect_format(path, filename)
+            if fmt == "csv":
+                await asyncio.to_thread(ensure_csv_header, path, header)
             return await self._add(path, fmt, name or Path(filename).name or "dataset", owner=owner)
 
     async def save_table(self, table: Any, name: str, fmt: Format, job_id: str, *,

@@ -20,6 +20,7 @@ import numpy as np
 from modelport.errors import InvalidInput
 from modelport.jobs import estimators, native
 from modelport.jobs.datasets import TARGET, DatasetInfo, numeric, to_matrix
+from modelport.jobs.fitting import fit_with_progress
 from modelport.jobs.runner import JobContext
 from modelport.jobs.schemas import TrainRequest
 
@@ -76,6 +77,13 @@ def _split(x: np.ndarray, y: np.ndarray, task: str, test_size: float, seed: int 
     return train_test_split(x, y, test_size=test_size, random_state=seed, stratify=stratify)
 
 
+def seed_estimator(model: Any, seed: int | None, hyperparameters: dict[str, Any]) -> None:
+    """``random_state`` seeds the estimator too (unless given as a hyperparameter), so two
+    identical jobs fit identical models, not only identical splits."""
+    if seed is not None and "random_state" not in hyperparameters and "random_state" in model.get_params():
+        model.set_params(random_state=seed)
+
+
 def _target(table: Any, name: str, task: str) -> np.ndarray:
     y = table.column(name).to_numpy(zero_copy_only=False)
     if task == "regression":
@@ -107,9 +115,11 @@ async def run_training(ctx: JobContext) -> tuple[dict[str, float], dict[str, Any
     await ctx.step(15, "splitting")
     x_train, x_test, y_train, y_test = _split(x, y, spec.task, req.test_size, req.random_state)
     model = estimators.build(spec, estimators.validate_hyperparameters(spec, req.hyperparameters))
+    seed_estimator(model, req.random_state, req.hyperparameters)
 
-    await ctx.step(25, f"fitting {spec.name} on {len(y_train)} rows")
-    await asyncio.to_thread(model.fit, x_train, y_train)
+    label = f"fitting {spec.name} on {len(y_train)} rows"
+    await ctx.step(25, label)
+    await fit_with_progress(ctx, model, x_train, y_train, start=25, end=75, label=label)
 
     await ctx.step(75, f"evaluating on {len(y_test)} held-out rows")
     metrics = await asyncio.to_thread(evaluate, spec.task, model, x_test, y_test)

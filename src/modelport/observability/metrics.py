@@ -99,6 +99,16 @@ class Metrics:
             "modelport_model_rmse", "Live root mean squared error from feedback (regressors)",
             ["model", "version"], registry=r, multiprocess_mode="max",
         )
+        # --- seeds (#19): low-confidence answers, event-loop lag
+        self.low_confidence = Counter(
+            "modelport_low_confidence_total", "Rows answered below their confidence threshold",
+            ["model", "version"], registry=r,
+        )
+        self.loop_lag = Gauge(
+            "modelport_event_loop_lag_seconds",
+            "How late the event loop ran a timer in the last probe (a busy or blocked loop)",
+            registry=r, multiprocess_mode="max",
+        )
 
     def render(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

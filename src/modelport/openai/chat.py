@@ -23,6 +23,7 @@ from modelport.core.streaming import TokenStream
 from modelport.core.types import InferenceRequest
 from modelport.errors import InvalidInput, ModelportError
 from modelport.openai.errors import error_body
+from modelport.openai.kinds import kind_of, wrong_kind
 from modelport.openai.models import split_model
 from modelport.openai.schemas import ChatCompletionRequest, ChatMessage
 from modelport.runtime.generation import GenerationResult
@@ -65,8 +66,8 @@ async def start(inference: InferenceService, body: ChatCompletionRequest, *, req
     messages = [{"role": m.role, "content": message_text(m, i)} for i, m in enumerate(body.messages)]
     info = await inference.resolve(name, version)
     spec = info.signature.inputs[0]
-    if spec.dtype not in ("str", "bytes"):
-        raise InvalidInput(f"model {name!r} is not a chat model")
+    if kind_of(info) != "chat":
+        raise InvalidInput(wrong_kind(info, "chat"))
     return await inference.stream(InferenceRequest(
         model=name, version=version, inputs={spec.name: np.array([json.dumps(messages)], dtype=object)},
         parameters=parameters(body, max_tokens_limit), request_id=request_id, protocol="openai",

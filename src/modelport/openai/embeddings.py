@@ -11,6 +11,7 @@ from modelport.core.embeddings import embedding_output
 from modelport.core.inference import InferenceService
 from modelport.core.types import InferenceRequest
 from modelport.errors import InvalidInput
+from modelport.openai.kinds import kind_of, wrong_kind
 from modelport.openai.models import split_model
 from modelport.openai.schemas import EmbeddingRequest
 
@@ -32,8 +33,8 @@ async def create_embeddings(inference: InferenceService, body: EmbeddingRequest,
     sentences = input_texts(body)
     info = await inference.resolve(name, version)
     spec = info.signature.inputs[0]
-    if spec.dtype not in ("str", "bytes"):
-        raise InvalidInput(f"model {name!r} does not take text; it is not an embedding model")
+    if kind_of(info) != "embeddings":
+        raise InvalidInput(wrong_kind(info, "embeddings"))
     result = await inference.infer(InferenceRequest(
         model=name, version=version, inputs={spec.name: np.array(sentences, dtype=object)},
         request_id=request_id, protocol="openai", principal=principal,

@@ -9,11 +9,12 @@ from starlette.responses import Response, StreamingResponse
 
 from modelport.api.deps import Principal, ServicesDep, require
 from modelport.api.responses import FastJSONResponse
-from modelport.errors import ModelNotFound
+from modelport.errors import ModelNotFound, ModelportError
 from modelport.observability.context import current_request_id
 from modelport.openai import chat
 from modelport.openai.embeddings import create_embeddings
 from modelport.openai.errors import OpenAIRoute
+from modelport.openai.kinds import SERVED_BY_V1, kind_of
 from modelport.openai.models import split_model
 from modelport.openai.schemas import ChatCompletionRequest, EmbeddingRequest
 
@@ -26,10 +27,16 @@ def _model_object(name: str, created: float) -> dict[str, Any]:
     return {"id": name, "object": "model", "created": int(created), "owned_by": "modelport"}
 
 
-@router.get("/models", summary="List models (OpenAI format)")
+@router.get("/models", summary="List the chat and embedding models /v1 serves (OpenAI format)")
 async def list_models(services: ServicesDep, _p: ReadDep) -> FastJSONResponse:
-    models = await services.registry.list_models()
-    data = [_model_object(m.name, m.created_at.timestamp()) for m in models]
+    data = []
+    for m in await services.registry.list_models():
+        try:  # what a bare name resolves to (production, else latest) is what /v1 would serve
+            info = await services.registry.resolve(m.name, None)
+        except ModelportError:
+            continue
+        if kind_of(info) in SERVED_BY_V1:
+            data.append(_model_object(m.name, m.created_at.timestamp()))
     return FastJSONResponse({"object": "list", "data": data})
 
 

@@ -72,6 +72,8 @@ class ServingConfig(BaseModel):
     preprocessing: dict[str, Any] = Field(default_factory=dict)
     # --- bring your own model (#18): where torch-based runtimes and ONNX Runtime place the model
     device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda|cuda:\d{1,2})$")
+    # --- seeds (#19): rows answered below it are flagged low_confidence (a request may override)
+    confidence_threshold: float | None = Field(default=None, ge=0, le=1)
 
 
 class ModelVersionInfo(BaseModel):

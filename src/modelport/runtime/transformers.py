@@ -1,4 +1,4 @@
-"""Hugging Face transformers models from a local directory or archive: classification and chat.
+"""Hugging Face transformers models from a local directory or archive: classification, NER, chat.
 
 The task is read from the model's config (``*ForSequenceClassification`` -> text
 classification, ``*ForCausalLM``/``*LMHeadModel`` -> text generation). Generation streams with
@@ -23,6 +23,7 @@ from transformers import (
     AutoConfig,
     AutoModelForCausalLM,
     AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
     AutoTokenizer,
     StoppingCriteria,
     StoppingCriteriaList,
@@ -37,20 +38,24 @@ from modelport.runtime.base import Runtime
 from modelport.runtime.device import torch_device
 from modelport.runtime.generation import GenerationParams, GenerationResult, StopFilter, parse_messages
 from modelport.runtime.hf import first_tensor, model_directory, offline, texts, torch_threads
+from modelport.runtime.ner import tag_entities
 
 CLASSIFICATION = "text-classification"
 GENERATION = "text-generation"
+NER = "token-classification"  # (#19) entities with character offsets, see runtime/ner.py
 
 
 def detect_task(config: Any) -> str:
     architectures = list(getattr(config, "architectures", None) or [])
     if any(a.endswith("ForSequenceClassification") for a in architectures):
         return CLASSIFICATION
+    if any(a.endswith("ForTokenClassification") for a in architectures):
+        return NER
     if any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures):
         return GENERATION
     raise InvalidInput(
         f"unsupported transformers architecture {architectures or 'unknown'}: modelport serves "
-        "*ForSequenceClassification and *ForCausalLM models"
+        "*ForSequenceClassification, *ForTokenClassification and *ForCausalLM models"
     )
 
 
@@ -105,7 +110,8 @@ class TransformersRuntime(Runtime):
         self.tokenizer: Any = AutoTokenizer.from_pretrained(
             model_dir, local_files_only=True, trust_remote_code=False
         )
-        cls: Any = AutoModelForSequenceClassification if self.task == CLASSIFICATION else AutoModelForCausalLM
+        cls: Any = {CLASSIFICATION: AutoModelForSequenceClassification,
+                    NER: AutoModelForTokenClassification}.get(self.task, AutoModelForCausalLM)
         self.model: Any = cls.from_pretrained(model_dir, local_files_only=True, trust_remote_code=False)
         self.device = torch_device(self.options.get("device"))  # config.device (#18)
         if self.device != "cpu":
@@ -124,6 +130,9 @@ class TransformersRuntime(Runtime):
 
     # ------------------------------------------------------------ signature
     def infer_signature(self) -> Signature:
+        if self.task == NER:
+            return Signature(inputs=[TensorSpec(name="text", dtype="str", shape=[-1])],
+                             outputs=[TensorSpec(name="entities", dtype="str", shape=[-1])])
         if self.task == CLASSIFICATION:
             labels = len(self.config.id2label)
             return Signature(
@@ -140,6 +149,9 @@ class TransformersRuntime(Runtime):
         )
 
     def warmup(self) -> None:
+        if self.task == NER:
+            self.predict({"text": np.array(["warm up"], dtype=object)})
+            return
         if self.task == CLASSIFICATION:
             self._classify(["warm up"])  # zero-filled warm-up would be "", no tokens for some models
             return
@@ -149,6 +161,12 @@ class TransformersRuntime(Runtime):
 
     # ------------------------------------------------------------- predict
     def predict(self, inputs: TensorDict) -> TensorDict:
+        if self.task == NER:
+            sentences = texts(first_tensor(inputs, "text"))
+            with self._tokenize:
+                encoded = self.tokenizer(sentences, padding=True, truncation=True, return_tensors="pt",
+                                         return_offsets_mapping=True)
+            return {"entities": tag_entities(self.model, encoded, sentences)}
         if self.task == CLASSIFICATION:
             return self._classify(texts(first_tensor(inputs, "text")))
         rows = texts(first_tensor(inputs, "messages"), "messages")

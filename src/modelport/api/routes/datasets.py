@@ -33,9 +33,13 @@ class DatasetList(BaseModel):
              summary="Upload a CSV or Parquet file (schema and row count are inferred)")
 async def upload(services: ServicesDep, principal: JobsDep,
                  file: Annotated[UploadFile, File(description="A .csv or .parquet file")],
-                 name: Annotated[str | None, Form(max_length=256)] = None) -> DatasetInfo:
+                 name: Annotated[str | None, Form(max_length=256)] = None,
+                 header: Annotated[bool | None, Form(description="CSV: does the first line name the "
+                                                     "columns? Default: detected (a line of numbers is "
+                                                     "data; columns are then f0, f1, ...)")] = None,
+                 ) -> DatasetInfo:
     return await services.datasets.upload(file.file, file.filename or "dataset", name,
-                                          owner=owner_of(principal))
+                                          owner=owner_of(principal), header=header)
 
 
 @router.get("", response_model=DatasetList,

@@ -1,8 +1,8 @@
 """``/api/v1`` prediction routes: translate JSON rows to the canonical request and back.
 
-The body is parsed by :mod:`modelport.api.fastbody` (orjson into numpy; the pydantic models
-still define the OpenAPI schema and the 422 errors). Each request carries a deadline and is
-cancelled, rows and all, if its client disconnects (:mod:`modelport.api.control`).
+The body is parsed by :mod:`modelport.api.predict_body` (orjson into numpy, strict numbers,
+one message per bad body; the pydantic models define the OpenAPI schema). Each request carries
+a deadline and is cancelled, rows and all, if its client disconnects (:mod:`modelport.api.control`).
 
 Most requests to these two routes never reach FastAPI: :mod:`modelport.api.fastlane` answers
 them in pure ASGI with the same steps (and :func:`run_predict`). The routes here document the
@@ -21,7 +21,7 @@ from starlette.types import Receive
 
 from modelport.api.control import TIMEOUT_HEADER, request_deadline, until_disconnect
 from modelport.api.deps import Principal, require
-from modelport.api.fastbody import openapi_body, parse_rows
+from modelport.api.predict_body import PredictBody, openapi_body, parse_predict_body
 from modelport.api.responses import dumps
 from modelport.api.schemas import BatchPredictRequest, PredictRequest, PredictResponse
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict
@@ -44,7 +44,10 @@ def rows_to_inputs(rows: list[Any] | np.ndarray[Any, Any], input_name: str) -> T
     return {input_name: arr}
 
 
-def encode(response: InferenceResponse) -> dict[str, Any]:
+def encode(response: InferenceResponse, *, single_row: bool = False,
+           confidence_threshold: float | None = None) -> dict[str, Any]:
+    """The JSON answer. ``single_row`` (a flat ``features`` row) adds the scalar ``prediction``;
+    a threshold adds ``low_confidence`` per row (for models that give probabilities)."""
     outputs = response.outputs
     names = list(outputs)
     predictions = outputs.get("predictions", outputs[names[0]] if names else np.empty(0))
@@ -61,6 +64,11 @@ def encode(response: InferenceResponse) -> dict[str, Any]:
         proba = outputs[proba_name]
         body["probabilities"] = proba
         body["confidence"] = np.maximum.reduce(proba, axis=1) if proba.ndim == 2 else None
+        if confidence_threshold is not None and body["confidence"] is not None:
+            body["low_confidence"] = body["confidence"] < confidence_threshold
+    if single_row and len(body["predictions"]) == 1:
+        body["prediction"] = body["predictions"][0]
+    body["model_version"] = response.version
     body["latency_ms"] = round(response.latency_ms, 3)
     body["request_id"] = response.request_id
     return body
@@ -76,7 +84,8 @@ def use_cache(cache_control: str | None) -> bool:
 
 async def run_predict(services: Any, name: str, rows: list[Any] | np.ndarray[Any, Any], version: str | None,
                       principal: Principal, *, timeout_header: str | None, cache_control: str | None,
-                      receive: Receive) -> bytes:
+                      receive: Receive, confidence_threshold: float | None = None,
+                      single_row: bool | None = None) -> bytes:
     """The route's work once the body is parsed and the caller known; the JSON body it answers.
 
     Shared by the FastAPI route below and the pure-ASGI lane (:mod:`modelport.api.fastlane`), so
@@ -90,15 +99,21 @@ async def run_predict(services: Any, name: str, rows: list[Any] | np.ndarray[Any
         use_cache=use_cache(cache_control), resolved=info,
     )
     result = await until_disconnect(receive, services.inference.infer(inference))
-    return dumps(encode(result))
+    if single_row is None:
+        single_row = np.ndim(rows) == 1
+    threshold = confidence_threshold if confidence_threshold is not None else info.config.confidence_threshold
+    body = encode(result, single_row=single_row, confidence_threshold=threshold)
+    if "low_confidence" in body and (flagged := int(np.count_nonzero(body["low_confidence"]))):
+        services.metrics.low_confidence.labels(result.model, str(result.version)).inc(flagged)
+    return dumps(body)
 
 
-async def _predict(request: Request, name: str, rows: list[Any] | np.ndarray[Any, Any],
-                   version: str | None, principal: Principal) -> Response:
+async def _predict(request: Request, name: str, parsed: PredictBody, principal: Principal) -> Response:
     headers = request.headers
-    body = await run_predict(request.app.state.services, name, rows, version, principal,
+    body = await run_predict(request.app.state.services, name, parsed.rows, parsed.version, principal,
                              timeout_header=headers.get(TIMEOUT_HEADER),
-                             cache_control=headers.get("cache-control"), receive=request.receive)
+                             cache_control=headers.get("cache-control"), receive=request.receive,
+                             confidence_threshold=parsed.confidence_threshold, single_row=parsed.single_row)
     return Response(body, media_type="application/json")
 
 
@@ -124,13 +139,11 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.post("/{name}/predict", response_model=PredictResponse, summary="Predict one row or a few rows",
              openapi_extra=openapi_body(PredictRequest), responses=_RESPONSES)
 async def predict(name: str, request: Request, raw: RawBody, principal: PredictDep) -> Response:
-    rows, version = parse_rows(raw, PredictRequest, "features", (1, 2))
-    return await _predict(request, name, rows, version, principal)
+    return await _predict(request, name, parse_predict_body(raw, "features", flat_ok=True), principal)
 
 
 @router.post("/{name}/predict/batch", response_model=PredictResponse, summary="Predict a batch of rows",
              openapi_extra=openapi_body(BatchPredictRequest), responses=_RESPONSES)
 async def predict_batch(name: str, request: Request, raw: RawBody,
                         principal: PredictDep) -> Response:
-    rows, version = parse_rows(raw, BatchPredictRequest, "samples", (2,))
-    return await _predict(request, name, rows, version, principal)
+    return await _predict(request, name, parse_predict_body(raw, "samples", flat_ok=False), principal)

@@ -1,0 +1,28 @@
+"""``modelport serve``: run the API server in the data home (created at first start)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from modelport.cli.target import settings
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (MODELPORT_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port (MODELPORT_PORT)")] = None,
+    no_demo: Annotated[bool, typer.Option("--no-demo", help="Do not register demo models")] = False,
+    workers: Annotated[int, typer.Option(help="Uvicorn worker processes")] = 1,
+) -> None:
+    """Run the API server (embedded SQLite, local store and demo models by default)."""
+    from modelport.server import run_server
+
+    overrides: dict[str, Any] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    if no_demo:
+        overrides["demo_models"] = False
+    run_server(settings(**overrides), workers=workers)
