@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     job_queue_suffix: str = Field(default="", max_length=64, description="appended to queue names")
     broker_timeout_s: float = Field(default=3.0, gt=0, description="broker connect timeout on publish")
 
+    # --- console (#22)
+    console_session_ttl_s: int = Field(default=3600, ge=1, description="lifetime of a /ui sign-in")
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -28,6 +28,11 @@ API_HEADERS = [
 ]
 # Swagger UI and ReDoc load scripts and styles from a CDN: no default-src there.
 _DOCS_HEADERS = [*API_HEADERS[:-1], (b"content-security-policy", b"frame-ancestors 'none'")]
+# --- console (#22): its pages load their own scripts, styles and charts from /ui/static only
+UI_PATH = "/ui"
+_UI_HEADERS = [*API_HEADERS[:-1], (b"content-security-policy",
+               b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+               b"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")]
 _NO_STORE = (b"cache-control", b"no-store")
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 DOCS_PATHS = ("/docs", "/redoc")
@@ -98,6 +103,8 @@ class HardeningMiddleware:
             return
         path: str = scope["path"]
         headers = _DOCS_HEADERS if path.startswith(DOCS_PATHS) else API_HEADERS
+        if path.startswith(UI_PATH):
+            headers = _UI_HEADERS
         extra = []
         if path.startswith(SECRET_PATHS):
             extra.append(_NO_STORE)
