@@ -150,10 +150,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(jobs.router)
     app.include_router(datasets.router, max_body_size=settings.max_upload_bytes)
     # --- console (#22): /ui pages and the offline /docs, /redoc
-    from modelport.console import docs_router, router as console_router
+    from modelport import console
 
-    app.include_router(console_router)
-    app.include_router(docs_router)
+    app.include_router(console.router)
+    app.include_router(console.docs_router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins,
