@@ -30,7 +30,10 @@ API_HEADERS = [
 _DOCS_HEADERS = [*API_HEADERS[:-1], (b"content-security-policy", b"frame-ancestors 'none'")]
 # --- console (#22): its pages load their own scripts, styles and charts from /ui/static only
 UI_PATH = "/ui"
-_UI_HEADERS = [*API_HEADERS[:-1], (b"content-security-policy",
+# same-origin referrers: under no-referrer, browsers send ``Origin: null`` with form posts,
+# and the console's CSRF check needs the real origin
+_UI_HEADERS = [*(h for h in API_HEADERS[:-1] if h[0] != b"referrer-policy"),
+               (b"referrer-policy", b"same-origin"), (b"content-security-policy",
                b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                b"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")]
 _NO_STORE = (b"cache-control", b"no-store")

@@ -93,7 +93,9 @@ class SessionCodec:
         return "none" if not value else self.decode(value)
 
     def store(self, response: Response, request: Request, session: Session) -> None:
-        response.set_cookie(COOKIE, self.encode(session), max_age=self.ttl_s, path=PATH, httponly=True,
+        # a browser-session cookie (no Max-Age): the server, not the browser, decides it is too
+        # old, so the sign-in page can say the session ended rather than show a bare form
+        response.set_cookie(COOKIE, self.encode(session), path=PATH, httponly=True,
                             samesite="strict", secure=request.url.scheme == "https")
 
 
