@@ -111,3 +111,8 @@ def sign_in_with_password(page: Any, server: LiveServer, username: str, password
 
 
 MODELS_URL = re.compile(r".*/ui/models$")
+
+
+def notice(page: Any) -> Any:
+    """The one-time notice a page shows after a form (role=status)."""
+    return page.locator("main > p.notice")
