@@ -47,5 +47,18 @@ for spec in "${PACKAGES[@]}"; do
     if [ -f "$TMP/$name/package/$lic" ]; then cp "$TMP/$name/package/$lic" "$DEST/LICENSE.$name"; break; fi
   done
 done
+# ReDoc's sidebar shows a logo from cdn.redoc.ly unconditionally: point it at an empty inline SVG
+# so /redoc makes no request beyond this server (the docs' CSP would block it anyway)
+sed -i 's#"https://cdn.redoc.ly/redoc/logo-mini.svg"#"data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22/%3E"#' \
+  "$DEST/redoc.standalone.js"
+if grep -q "cdn.redoc.ly/redoc/logo-mini.svg" "$DEST/redoc.standalone.js"; then
+  echo "redoc.standalone.js still loads its logo from the CDN: update the sed above" >&2; exit 1
+fi
+digest="$(sha256sum "$DEST/redoc.standalone.js" | cut -d' ' -f1)"
+{
+  echo
+  echo "redoc.standalone.js is patched by the script: its CDN logo URL becomes an empty inline SVG"
+  echo "(sha256 after the patch: \`$digest\`)."
+} >> "$TMP/VENDOR.md"
 cp "$TMP/VENDOR.md" "$DEST/VENDOR.md"
 echo "vendored into $DEST:"; ls -la "$DEST"

@@ -26,8 +26,12 @@ API_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
 ]
-# Swagger UI and ReDoc load scripts and styles from a CDN: no default-src there.
-_DOCS_HEADERS = [*API_HEADERS[:-1], (b"content-security-policy", b"frame-ancestors 'none'")]
+# Swagger UI and ReDoc: their assets ship in the package (modelport.console.docs), so they may
+# load only from this server; FastAPI's pages start them with an inline script.
+_DOCS_HEADERS = [*API_HEADERS[:-1], (
+    b"content-security-policy",
+    b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'")]
 # --- console (#22): its pages load their own scripts, styles and charts from /ui/static only
 UI_PATH = "/ui"
 # same-origin referrers: under no-referrer, browsers send ``Origin: null`` with form posts,
