@@ -13,6 +13,7 @@ from tests.browser.conftest import MODELS_URL, admin_key, api, notice, sign_in_w
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
+IRIS_ROW = {"features": [5.1, 3.5, 1.4, 0.2]}
 
 
 def test_create_a_key_shown_once_then_revoke_it(page: Any, server: LiveServer) -> None:
@@ -26,7 +27,7 @@ def test_create_a_key_shown_once_then_revoke_it(page: Any, server: LiveServer) -
     assert re.fullmatch(r"mp_[0-9a-f]{16}_\S+", key)
     key_id = key.split("_")[1]
     with api(server, key) as client:  # a working predict key
-        assert client.post("/api/v1/models/iris/predict", json={"features": [5.1, 3.5, 1.4, 0.2]}).status_code == 200
+        assert client.post("/api/v1/models/iris/predict", json=IRIS_ROW).status_code == 200
     page.goto(f"{server.url}/ui/access")
     expect(page.get_by_label("API key", exact=True)).to_have_count(0)  # never shown again
     row = page.locator(f'tr[data-key="{key_id}"]')
@@ -35,7 +36,7 @@ def test_create_a_key_shown_once_then_revoke_it(page: Any, server: LiveServer) -
     expect(notice(page)).to_contain_text(f"Key {key_id} revoked")
     expect(page.locator(f'tr[data-key="{key_id}"]')).to_contain_text("revoked")
     with api(server, key) as client:
-        assert client.post("/api/v1/models/iris/predict", json={"features": [5.1, 3.5, 1.4, 0.2]}).status_code == 401
+        assert client.post("/api/v1/models/iris/predict", json=IRIS_ROW).status_code == 401
 
 
 def test_a_predict_only_key_sees_only_what_it_may(page: Any, server: LiveServer) -> None:

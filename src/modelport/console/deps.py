@@ -110,6 +110,7 @@ def render(request: Request, template: str, who: Viewer | None = None, status_co
     page = TEMPLATES.TemplateResponse(request, template, {
         "who": who, "csrf": who.session.csrf if who else "", "flash": flash, **context,
     }, status_code=status_code)
+    page.headers["Cache-Control"] = "no-store"  # signed-in content, and once a new key
     if raw:
         page.delete_cookie(FLASH, path=PATH)
     return page
