@@ -17,12 +17,18 @@ import httpx
 import pytest
 
 from modelport.app import create_app
+
+try:  # the tests import ``expect`` from here: without playwright they skip (or fail in CI) cleanly
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - only where the dev extra is not installed
+    expect = None
 from tests.conftest import REQUIRE_SERVICES, LiveServer, build_test_settings, serve_in_thread
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+__all__ = ["expect"]
 
 
 def need_browser() -> None:
@@ -35,8 +41,10 @@ def need_browser() -> None:
         pytest.skip(f"{', '.join(missing)} missing")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Per module: Playwright's sync API runs an event loop in this thread while it is started,
+    which pytest-asyncio's tests (elsewhere in the suite) cannot share."""
     need_browser()
     from playwright.sync_api import sync_playwright
 

@@ -7,9 +7,8 @@ import re
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.browser.conftest import MODELS_URL, admin_key, api, notice, sign_in_with_key
+from tests.browser.conftest import MODELS_URL, admin_key, api, expect, notice, sign_in_with_key
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.browser.conftest import admin_key, notice, sign_in_with_key
+from tests.browser.conftest import admin_key, expect, notice, sign_in_with_key
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser

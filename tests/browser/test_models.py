@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 import skops.io
-from playwright.sync_api import expect
 from sklearn.datasets import load_iris
 from sklearn.tree import DecisionTreeClassifier
 
-from tests.browser.conftest import MODELS_URL, admin_key, notice, sign_in_with_key
+from tests.browser.conftest import MODELS_URL, admin_key, expect, notice, sign_in_with_key
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser

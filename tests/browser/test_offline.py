@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.browser.conftest import Blocker, admin_key, sign_in_with_key
+from tests.browser.conftest import Blocker, admin_key, expect, sign_in_with_key
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser

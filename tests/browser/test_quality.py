@@ -6,9 +6,8 @@ import time
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.browser.conftest import admin_key, api, sign_in_with_key
+from tests.browser.conftest import admin_key, api, expect, sign_in_with_key
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser

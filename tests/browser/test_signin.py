@@ -6,10 +6,9 @@ import time
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
 
 from modelport.app import create_app
-from tests.browser.conftest import MODELS_URL, admin_key, sign_in_with_key, sign_in_with_password
+from tests.browser.conftest import MODELS_URL, admin_key, expect, sign_in_with_key, sign_in_with_password
 from tests.conftest import LiveServer, build_test_settings, serve_in_thread
 
 pytestmark = pytest.mark.browser
