@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -34,5 +35,6 @@ def test_the_drift_page_draws_a_histogram_per_feature(page: Any, server: LiveSer
         assert histograms.nth(i).bounding_box()["height"] > 50
     drift_table = page.locator("section[aria-labelledby=drift-h] table")
     expect(drift_table.locator("tbody tr")).to_have_count(4)
-    expect(page.locator("section[aria-labelledby=drift-h]")).to_contain_text("drift")
+    expect(page.locator("section[aria-labelledby=drift-h]")).to_contain_text("Verdict:")
+    expect(drift_table.locator("td.num").first).to_have_text(re.compile(r"^\d+\.\d{4}$"))  # a PSI
     expect(page.locator("section[aria-labelledby=perf-h] table")).to_contain_text("accuracy")

@@ -23,7 +23,7 @@ async def quality_index(request: Request, who: ViewerDep) -> Response:
                   error=error.detail if error else None)
 
 
-def _histogram_chart(feature: dict[str, Any]) -> dict[str, Any]:
+def histogram_chart(feature: dict[str, Any]) -> dict[str, Any]:
     """Chart.js bars: the reference's bins with the reference and live fractions side by side."""
     hist = feature.get("histogram") or {}
     edges = [float(e) for e in hist.get("edges", [])]
@@ -53,7 +53,7 @@ async def quality_page(request: Request, name: str, version: str, who: ViewerDep
                                            "datasets": [{"label": m, "data": [(p.get("metrics") or {}).get(m)
                                                                                for p in performance]}
                                                         for m in metric_names]}}
-    charts = [(f, _histogram_chart(f)) for f in (drift or {}).get("features", [])]
+    charts = [(f, histogram_chart(f)) for f in (drift or {}).get("features", [])]
     return render(request, "quality.html", who, section="quality", name=name, version=version,
                   window=window, drift=drift, drift_error=drift_error.detail if drift_error else None,
                   performance=performance, perf_error=perf_error, perf_chart=perf_chart, charts=charts,

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from modelport.registry.manifest import ModelVersionInfo
 from modelport.storage.engine import SessionFactory
+from modelport.tracking.histograms import add_histograms
 from modelport.tracking.reference import FloatArray, ReferenceStore
 from modelport.tracking.tables import PredictionRow
 from modelport.tracking.window import since_window
@@ -38,14 +39,9 @@ MAX_REQUESTS = 20_000
 EPS = 1e-4
 
 
-def bin_fractions(edges: list[float], n_bins: int, current: FloatArray) -> FloatArray:
-    """The fraction of ``current`` in each of the reference's bins (the live histogram)."""
-    counts = np.bincount(np.searchsorted(np.asarray(edges), current, side="right"), minlength=n_bins)
-    return counts / current.size
-
-
 def psi(edges: list[float], ref_fractions: list[float], current: FloatArray) -> float:
-    cur = bin_fractions(edges, len(ref_fractions), current)
+    cur = np.bincount(np.searchsorted(np.asarray(edges), current, side="right"),
+                      minlength=len(ref_fractions)) / current.size
     ref = np.maximum(np.asarray(ref_fractions), EPS)
     cur = np.maximum(cur, EPS)
     return float(np.sum((cur - ref) * np.log(cur / ref)))
@@ -118,9 +114,6 @@ def compare(features: list[dict[str, Any]], ref_rows: int, inputs_json: list[str
             "feature": f["name"], "label": f.get("label"), "psi": round(p_value, 6),
             "ks": round(d, 6), "ks_pvalue": p, "verdict": feature_verdict(p_value, d, p),
             "reference_mean": f.get("mean"), "current_mean": float(col.mean()), "n": int(col.size),
-            # the reference and live histograms over the reference's bins (the console draws them)
-            "histogram": {"edges": f["edges"], "reference": f["fractions"],
-                          "current": bin_fractions(f["edges"], len(f["fractions"]), col).round(6).tolist()},
         })
     return {"rows": rows, "features": results}
 
@@ -142,6 +135,7 @@ class DriftService:
             logged = list((await session.execute(stmt)).scalars().all())
         result = await asyncio.to_thread(compare, reference.features, reference.rows,
                                          [t for t in logged if t])
+        await asyncio.to_thread(add_histograms, result["features"], reference.features, logged)  # console
         drifted = [f["feature"] for f in result["features"] if f["verdict"] == "drift"]
         if result["rows"] < MIN_ROWS:
             verdict = "insufficient_data"
