@@ -11,7 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.responses import JSONResponse, Response
 
-from modelport.console import live
+from modelport.console import live, traffic
 from modelport.console.api import ApiError
 from modelport.console.deps import ViewerDep, WriterDep, redirect, render
 from modelport.runtime.registry import FLAVORS
@@ -40,6 +40,8 @@ async def models_page(request: Request, who: ViewerDep) -> Response:
                                           params={"by": "model", "since": _since(RATE_WINDOW_S)})
         for row in (usage or {}).get("items", []):
             rates[row["model"]] = row["requests"] / RATE_WINDOW_S
+    for m in models or []:  # each alias's traffic policy, where the server has the traffic API
+        m["traffic"] = await traffic.policies(who.api, m["name"], list(m["aliases"])) or {}
     return render(request, "models.html", who, section="models", models=models or [], rates=rates,
                   models_error=error.detail if error else None, rate_window="5 minutes",
                   flavors=sorted(FLAVORS))
@@ -68,35 +70,18 @@ async def model_page(request: Request, name: str, who: ViewerDep) -> Response:
     if error:
         return render(request, "message.html", who, section="models", status_code=error.status,
                       title=name, error=error.detail)
-    traffic_available, history = await _histories(who, name, list(model["aliases"]))
-    return render(request, "model.html", who, section="models", model=model,
-                  traffic=model.get("traffic") or {}, traffic_available=traffic_available,
-                  history=history, live_minutes=LIVE_MINUTES)
-
-
-async def _histories(who: Any, name: str, aliases: list[str]) -> tuple[bool, dict[str, list[Any]]]:
-    """Each alias's history from the traffic API, or (False, {}) when the server has none."""
-    if not who.can("models:write") or not aliases:
-        return bool(aliases), {}
-    out: dict[str, list[Any]] = {}
-    for alias in aliases:
-        answer, error = await who.api.attempt(
-            "GET", f"/api/v1/models/{quote(name, safe='')}/aliases/{quote(alias, safe='')}/history")
-        if error is not None:
-            if error.unavailable:
-                return False, {}
-            out[alias] = []
-            continue
-        entries = answer.get("items", answer.get("history", [])) if isinstance(answer, dict) else answer
-        out[alias] = list(entries or [])[:20]
-    return True, out
+    aliases = list(model["aliases"])
+    summaries = await traffic.policies(who.api, name, aliases) if who.can("models:read") else None
+    history = await traffic.histories(who.api, name, aliases) if who.can("models:write") else None
+    return render(request, "model.html", who, section="models", model=model, traffic=summaries or {},
+                  traffic_available=summaries is not None and history is not None,
+                  history=history or {}, live_minutes=LIVE_MINUTES)
 
 
 async def _put_alias(request: Request, who: Any, name: str, alias: str, body: dict[str, Any],
                      done: str) -> Response:
-    path = f"/api/v1/models/{quote(name, safe='')}/aliases/{quote(alias, safe='')}"
     try:
-        await who.api.call("PUT", path, json=body)
+        await who.api.call("PUT", traffic.alias_path(name, alias), json=body)
     except ApiError as exc:
         if exc.unavailable or (exc.status == 422 and "version" not in body):
             return redirect(request, _page(name), "Traffic policies are not available on this server.")
@@ -124,37 +109,26 @@ async def create_alias(request: Request, name: str, who: WriterDep,
     return await move_alias(request, name, alias.strip(), who, version)
 
 
+Small = Annotated[str, Form(max_length=128)]
+
+
 @router.post("/models/{name}/traffic")
-async def set_traffic(request: Request, name: str, who: WriterDep,
-                      alias: Annotated[str, Form(max_length=64)],
-                      version_a: Annotated[str, Form(max_length=16)],
-                      weight_a: Annotated[str, Form(max_length=8)],
-                      version_b: Annotated[str, Form(max_length=16)] = "",
-                      weight_b: Annotated[str, Form(max_length=8)] = "0",
-                      sticky: Annotated[str, Form(max_length=8)] = "",
-                      shadow: Annotated[str, Form(max_length=16)] = "") -> Response:
-    """Builds the traffic API's body: ``{"routes": [{"version", "weight"}...], "sticky", "shadow"}``."""
-    routes = []
-    for version, weight in ((version_a, weight_a), (version_b, weight_b)):
-        number = _version(version)
-        if number is not None:
-            if not weight.strip().isdigit():
-                return redirect(request, _page(name), "Weights are whole percentages.")
-            routes.append({"version": number, "weight": int(weight)})
-    if not routes:
-        return redirect(request, _page(name), "Choose at least one version.")
-    body: dict[str, Any] = {"routes": routes, "sticky": sticky == "true"}
-    shadow_version = _version(shadow)
-    if shadow_version is not None:
-        body["shadow"] = {"version": shadow_version}
-    split = " / ".join(f"v{r['version']} {r['weight']}%" for r in routes)
-    return await _put_alias(request, who, name, alias, body, f"{alias}: {split}.")
+async def set_traffic(request: Request, name: str, who: WriterDep, alias: Small, version_a: Small,
+                      weight_a: Small, version_b: Small = "", weight_b: Small = "0", sticky: Small = "",
+                      sticky_header: Small = "", shadow: Small = "", shadow_fraction: Small = "100",
+                      ) -> Response:
+    """A canary split (and stickiness, a shadow) through the traffic API's ``PUT``."""
+    body = traffic.policy_body(version_a, weight_a, version_b, weight_b, sticky, sticky_header, shadow,
+                               shadow_fraction)
+    if isinstance(body, str):
+        return redirect(request, _page(name), f"Not applied: {body}.")
+    summary = traffic.describe(body) or f"v{body['routes'][0]['version']}"
+    return await _put_alias(request, who, name, alias, body, f"{alias}: {summary}.")
 
 
 @router.post("/models/{name}/aliases/{alias}/rollback")
 async def rollback(request: Request, name: str, alias: str, who: WriterDep) -> Response:
-    path = f"/api/v1/models/{quote(name, safe='')}/aliases/{quote(alias, safe='')}/rollback"
-    _, error = await who.api.attempt("POST", path)
+    _, error = await who.api.attempt("POST", f"{traffic.alias_path(name, alias)}/rollback")
     if error is None:
         return redirect(request, _page(name), f"{alias} rolled back.")
     if error.unavailable:
