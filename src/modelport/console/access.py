@@ -46,7 +46,10 @@ async def _page(request: Request, who: Viewer, created: dict[str, Any] | None = 
 
 @router.get("/access")
 async def access_page(request: Request, who: ViewerDep) -> Response:
-    return await _page(request, _account(who))
+    if not who.account:
+        return render(request, "message.html", who, status_code=403, title="Access",
+                      error="The Access page needs a user sign-in or an admin key.")
+    return await _page(request, who)
 
 
 @router.post("/access/keys")
