@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         description=DESCRIPTION,
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
+        docs_url=None, redoc_url=None,  # served offline by modelport.console.docs (#22)
         # off unless asked for: it looks up the OpenTelemetry providers on every request
         telemetry=None if settings.fastapi_telemetry else {"tracing": False, "metrics": False, "logs": False},
     )
@@ -163,6 +164,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(webhooks.router)
     app.include_router(datasets.router, max_body_size=settings.max_upload_bytes)
     app.include_router(ner.router)  # (#19)
+    # --- console (#22): /ui pages and the offline /docs, /redoc
+    from modelport import console
+
+    app.include_router(console.router)
+    app.include_router(console.docs_router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins,

@@ -142,6 +142,8 @@ class Settings(BaseSettings):
     gzip_min_bytes: int = Field(default=1024, ge=0, description="gzip answers at least this large "
                                 "when the client accepts it; 0 turns gzip off")
     loop_lag_interval_s: float = Field(default=0.5, ge=0, description="event-loop lag probe period; 0 = off")
+    # --- console (#22)
+    console_session_ttl_s: int = Field(default=3600, ge=1, description="lifetime of a /ui sign-in")
 
     @property
     def resolved_database_url(self) -> str:

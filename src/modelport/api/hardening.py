@@ -26,8 +26,20 @@ API_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
 ]
-# Swagger UI and ReDoc load scripts and styles from a CDN: no default-src there.
-_DOCS_HEADERS = [*API_HEADERS[:-1], (b"content-security-policy", b"frame-ancestors 'none'")]
+# Swagger UI and ReDoc: their assets ship in the package (modelport.console.docs), so they may
+# load only from this server; FastAPI's pages start them with an inline script.
+_DOCS_HEADERS = [*API_HEADERS[:-1], (
+    b"content-security-policy",
+    b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'")]
+# --- console (#22): its pages load their own scripts, styles and charts from /ui/static only
+UI_PATH = "/ui"
+# same-origin referrers: under no-referrer, browsers send ``Origin: null`` with form posts,
+# and the console's CSRF check needs the real origin
+_UI_HEADERS = [*(h for h in API_HEADERS[:-1] if h[0] != b"referrer-policy"),
+               (b"referrer-policy", b"same-origin"), (b"content-security-policy",
+               b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+               b"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")]
 _NO_STORE = (b"cache-control", b"no-store")
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 DOCS_PATHS = ("/docs", "/redoc")
@@ -98,6 +110,8 @@ class HardeningMiddleware:
             return
         path: str = scope["path"]
         headers = _DOCS_HEADERS if path.startswith(DOCS_PATHS) else API_HEADERS
+        if path.startswith(UI_PATH):
+            headers = _UI_HEADERS
         extra = []
         if path.startswith(SECRET_PATHS):
             extra.append(_NO_STORE)

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from modelport.registry.manifest import ModelVersionInfo
 from modelport.storage.engine import SessionFactory
+from modelport.tracking.histograms import add_histograms
 from modelport.tracking.reference import FloatArray, ReferenceStore
 from modelport.tracking.tables import PredictionRow
 from modelport.tracking.window import since_window
@@ -134,6 +135,7 @@ class DriftService:
             logged = list((await session.execute(stmt)).scalars().all())
         result = await asyncio.to_thread(compare, reference.features, reference.rows,
                                          [t for t in logged if t])
+        await asyncio.to_thread(add_histograms, result["features"], reference.features, logged)  # console
         drifted = [f["feature"] for f in result["features"] if f["verdict"] == "drift"]
         if result["rows"] < MIN_ROWS:
             verdict = "insufficient_data"
