@@ -4,16 +4,25 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXTRAS ?= dev,text
 PYTEST_ARGS ?=
+# pinned versions of every dependency (all extras); `make lock` refreshes it from pyproject.toml
+LOCK := requirements.lock
+# test processes: one per core (pytest-xdist); each test file runs whole in one process
+TEST_WORKERS ?= auto
 
-.PHONY: install install-text serve test lint fmt bench bench-quick proto proto-check clean
+.PHONY: install install-text serve test lint fmt bench bench-quick proto proto-check clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed-$(EXTRAS): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
+$(VENV)/.installed-$(EXTRAS): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install -q -c $(LOCK) -e ".[$(EXTRAS)]"
 	touch $@
+
+lock: | $(BIN)/python
+	$(BIN)/pip install -q pip-tools
+	$(BIN)/pip-compile -q --all-extras --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --output-file $(LOCK) pyproject.toml
 
 install: $(VENV)/.installed-$(EXTRAS)
 
@@ -21,7 +30,7 @@ serve: install
 	$(BIN)/modelport serve
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check src tests bench

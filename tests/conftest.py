@@ -134,8 +134,38 @@ def write_fake_artifact(tmp: Path, name: str = "fake.json", **options: Any) -> P
     return path
 
 
-def build_test_settings(home: Path, **overrides: Any) -> Settings:
-    """Test settings in ``home``; ``make_settings`` uses it, module-scoped fixtures call it directly."""
+_DEMO_TEMPLATE: dict[str, Path] = {}
+
+
+def demo_home_template() -> Path:
+    """A home with the sklearn and ONNX demo models registered, built once per test process.
+
+    Registering the demo models (skops files, the ONNX export, references, database rows) took
+    1-2 s per test; copying a finished home takes milliseconds and gives the same rows."""
+    if "home" not in _DEMO_TEMPLATE:
+        import tempfile
+
+        root = Path(tempfile.mkdtemp(prefix="modelport-demo-home-"))
+        settings = _settings(root / "home", demo_models=True, demo_text_models=False, preload=False)
+
+        async def first_start() -> None:  # writes admin.key too
+            services = build_services(settings)
+            try:
+                await services.start()
+            finally:
+                await services.close()
+
+        # in a thread of its own: callers may be inside a running event loop (async fixtures)
+        worker = threading.Thread(target=asyncio.run, args=(first_start(),), name="demo-home")
+        worker.start()
+        worker.join(300)
+        if not (settings.home / "admin.key").is_file():
+            raise RuntimeError("building the demo home template failed (see the log above)")
+        _DEMO_TEMPLATE["home"] = settings.home
+    return _DEMO_TEMPLATE["home"]
+
+
+def _settings(home: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "home": home,
         "demo_models": False,
@@ -147,6 +177,18 @@ def build_test_settings(home: Path, **overrides: Any) -> Settings:
     if url and not str(url).startswith("sqlite") and "secret_key" not in values:
         values["secret_key"] = TEST_SECRET  # only the embedded default generates its own
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def build_test_settings(home: Path, **overrides: Any) -> Settings:
+    """Test settings in ``home``; ``make_settings`` uses it, module-scoped fixtures call it directly.
+
+    A new embedded home that asks for the sklearn demo models starts as a copy of
+    :func:`demo_home_template` (the first start then finds them registered)."""
+    settings = _settings(home, **overrides)
+    if (settings.demo_models and not settings.demo_text_models and settings.database_url is None
+            and settings.artifact_url is None and not home.exists()):
+        shutil.copytree(demo_home_template(), home)
+    return settings
 
 
 @pytest.fixture

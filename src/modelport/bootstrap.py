@@ -123,7 +123,9 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
     tracing = tracing or tracing_from_env()
     engine = make_engine(settings.resolved_database_url)
     sessions = make_session_factory(engine)
-    store = make_store(settings.artifact_url, settings.artifacts_dir)
+    store = make_store(settings.artifact_url, settings.artifacts_dir,
+                       storage_options=settings.artifact_storage_options,
+                       cache_dir=settings.home / "artifact-cache", cache_bytes=settings.artifact_cache_bytes)
     registry = ModelRegistry(sessions, store, cache_ttl=settings.registry_cache_ttl_s)
     manager = ModelManager(
         store, metrics, threads=settings.model_threads, max_queue=settings.max_queue,

@@ -168,10 +168,12 @@ def users_create(
     role: Annotated[str, typer.Option(help="user or admin")] = "user",
     scope: Annotated[list[str] | None, typer.Option(help="Scopes of a user (default: predict, "
                                                           "models:read); repeat the option")] = None,
+    model: Annotated[list[str] | None, typer.Option(help="Limit to models matching this pattern "
+                                                         "(e.g. 'fraud-*'); repeat the option")] = None,
 ) -> None:
     """Create a user who can log in at /api/v1/auth/token."""
     user = run_with_services(lambda s: s.auth.users.create(
-        username, password, role=role, scopes=scope  # type: ignore[arg-type]
+        username, password, role=role, scopes=scope, models=model  # type: ignore[arg-type]
     ))
     console.print(f"created user [bold]{user.username}[/bold] ({user.role}: {', '.join(user.scopes)})")
 
@@ -183,6 +185,8 @@ def keys_create(
     owner: Annotated[str, typer.Option(help="Username owning the key")] = "admin",
     expires: Annotated[str | None, typer.Option(help="Lifetime, e.g. 30d, 12h (default: never)")] = None,
     rate_limit: Annotated[str | None, typer.Option(help="This key's limit, e.g. 600/minute")] = None,
+    model: Annotated[list[str] | None, typer.Option(help="Limit to models matching this pattern "
+                                                         "(e.g. 'fraud-*'); repeat the option")] = None,
 ) -> None:
     """Create an API key and print it once."""
     from modelport.security.keys import parse_duration
@@ -192,7 +196,7 @@ def keys_create(
         expires_at = utcnow() + parse_duration(expires) if expires else None
         user = await s.auth.users.by_username(owner)
         return await s.auth.keys.create(user.id, name=name, scopes=scope, expires_at=expires_at,
-                                        rate_limit=rate_limit)
+                                        rate_limit=rate_limit, models=model)
 
     info, plaintext = run_with_services(create)
     err.print(f"created key {info.id} for {info.owner} ({', '.join(info.scopes)}); it is shown once:")

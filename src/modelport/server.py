@@ -1,54 +1,180 @@
-"""Run the HTTP server with uvicorn (uvloop + httptools), printing how to reach it."""
+"""Run the HTTP server: Granian (a Rust HTTP core) serving the ASGI app; the one place that knows.
+
+Why Granian: it has, as public options, what a server facing the internet needs and uvicorn
+lacks (a header read timeout, a header size limit answered with 431, a connection limit, TLS with
+client certificates), and it served the logreg predict route as fast or faster than uvicorn with
+httptools side by side (``docs/server.md``). What it lacks, a body read timeout, is an ASGI
+wrapper here (:mod:`modelport.body_timeout`).
+
+The main process only supervises: it exports the settings to the environment, starts the worker
+processes (each builds its app with :func:`factory`), prints the banner once every worker is
+ready (:mod:`modelport.ready`) and drains on SIGTERM (:mod:`modelport.shutdown`).
+"""
 
 from __future__ import annotations
 
-import uvicorn
+import json
+import logging
+import math
+import multiprocessing
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from pathlib import Path
 
-from modelport.http1 import protocol_class
+from granian.constants import HTTPModes, Interfaces, Loops
+from granian.http import HTTP1Settings
+from granian.log import LogLevels
+from granian.server import MPServer
+from pydantic import SecretStr
+from starlette.types import ASGIApp
+
+from modelport.body_timeout import BodyTimeout
 from modelport.observability.logging import configure_logging
+from modelport.ready import MarkReady, failed_flag, ready_dir, reset, wait_ready
 from modelport.settings import Settings
-from modelport.shutdown import exit_cleanly_on_signal
+from modelport.shutdown import drain_then_stop, drain_workers, ignore_drain_signal_until_ready
+
+log = logging.getLogger(__name__)
+FACTORY = "modelport.server:factory"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def public_base(settings: Settings) -> str:
+    """The URL a local client uses (a wildcard bind address is reached on loopback)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(settings.host, settings.host)  # noqa: S104
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    scheme = "https" if settings.tls_cert_file else "http"
+    return f"{scheme}://{host}:{settings.port}"
 
 
 def banner(settings: Settings) -> str:
-    base = f"http://{settings.host}:{settings.port}"
+    """How to reach the server, with a curl that works as printed (the admin key read from its file)."""
+    base = public_base(settings)
     grpc = f" · gRPC {settings.host}:{settings.grpc_port}" if settings.grpc_enabled else ""
-    key = (f"             -H \"Authorization: Bearer $(cat {settings.home}/admin.key)\" \\\n"
+    key_file = (settings.home / "admin.key").resolve()
+    key = (f"             -H \"Authorization: Bearer $(cat {key_file})\" \\\n"
            if settings.auth == "enabled" else "")
+    trust = (f"             --cacert {settings.tls_cert_file.resolve()} \\\n"
+             if settings.tls_cert_file is not None else "")
     return (
-        f"\n  modelport is starting on {base}\n"
+        f"\n  modelport is ready on {base}\n"
         f"  docs:    {base}/docs\n"
         f"  OIP v2:  {base}/v2{grpc}\n"
         f"  try:     curl -s -X POST {base}/api/v1/models/iris/predict \\\n"
-        f"{key}"
+        f"{trust}{key}"
         f"             -H 'Content-Type: application/json' -d '{{\"features\": [5.1, 3.5, 1.4, 0.2]}}'\n"
     )
 
 
+def check_tls(settings: Settings) -> None:
+    if (settings.tls_cert_file is None) != (settings.tls_key_file is None):
+        raise SystemExit("TLS needs both MODELPORT_TLS_CERT_FILE and MODELPORT_TLS_KEY_FILE")
+    if settings.tls_client_ca_file is not None and settings.tls_cert_file is None:
+        raise SystemExit("MODELPORT_TLS_CLIENT_CA_FILE needs a certificate and key (MODELPORT_TLS_CERT_FILE)")
+    for path in (settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file):
+        if path is not None and not path.is_file():
+            raise SystemExit(f"TLS file not found: {path}")
+
+
+def export_settings(settings: Settings) -> None:
+    """Settings given in code (CLI flags) reach the worker processes, which read the environment."""
+    for name in sorted(settings.model_fields_set):
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, list | dict):
+            text = json.dumps(value)
+        else:
+            text = str(value)
+        os.environ[f"MODELPORT_{name.upper()}"] = text
+
+
+def prepare_home(settings: Settings, workers: int) -> Path:
+    """Temporary files (multipart spooling) under ``home/tmp``; with several workers, Prometheus'
+    multi-process directory under ``home/run``, emptied at start. Returns the ready-marks directory."""
+    home = settings.home.resolve()
+    tmp = home / "tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True, exist_ok=True)
+    os.environ["TMPDIR"] = str(tmp)
+    tempfile.tempdir = str(tmp)
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        metrics = home / "run" / "prometheus"
+        shutil.rmtree(metrics, ignore_errors=True)
+        metrics.mkdir(parents=True)
+        os.environ[MULTIPROC_ENV] = str(metrics)
+    ready = ready_dir(home)
+    reset(ready)
+    return ready
+
+
+def build_server(settings: Settings, workers: int) -> MPServer:
+    check_tls(settings)
+    client_ca = settings.tls_client_ca_file
+    return MPServer(
+        FACTORY, factory=True, address=settings.host, port=settings.port, interface=Interfaces.ASGI,
+        workers=workers, loop=Loops.uvloop, http=HTTPModes.http1, websockets=False,
+        backpressure=settings.max_connections,
+        http1_settings=HTTP1Settings(header_read_timeout=max(1, round(settings.header_timeout_s * 1000)),
+                                     max_buffer_size=settings.max_header_bytes),
+        log_level=LogLevels.debug if settings.log_level.lower() == "debug" else LogLevels.warning,
+        log_access=False,
+        ssl_cert=settings.tls_cert_file, ssl_key=settings.tls_key_file, ssl_ca=client_ca,
+        ssl_client_verify=client_ca is not None,
+        workers_kill_timeout=max(1, math.ceil(settings.shutdown_grace_s)),
+        respawn_failed_workers=True,  # a worker that dies is replaced (Granian stops on a crash loop)
+    )
+
+
 def run_server(settings: Settings, *, workers: int = 1) -> None:
-    """uvicorn with uvloop and httptools (one write per sized response: :mod:`modelport.http1`); no
-    ``Server: uvicorn`` header (it tells every client which software answers, and is one more
-    header to write per response)."""
+    """Serve until SIGTERM/SIGINT, then drain (see :mod:`modelport.shutdown`) and exit 0."""
     configure_logging(settings.log_level, settings.log_format)
-    exit_cleanly_on_signal()
-    print(banner(settings), flush=True)
-    if workers > 1:
-        uvicorn.run("modelport.server:factory", factory=True, host=settings.host, port=settings.port,
-                    workers=workers, loop="uvloop", http=protocol_class(), log_config=None,
-                    access_log=False, server_header=False,
-                    timeout_graceful_shutdown=int(settings.shutdown_grace_s))
-        return
+    # workers start as fresh interpreters: the environment set below (Prometheus' multi-process
+    # directory among it) is read by libraries at import, and this process imported them already
+    multiprocessing.set_start_method("spawn", force=True)
+    server = build_server(settings, workers)
+    export_settings(settings)
+    ready = prepare_home(settings, workers)
+
+    failed = failed_flag(ready)
+
+    def announce() -> None:
+        if wait_ready(ready, workers, alive=lambda: not failed.exists()):
+            print(banner(settings), flush=True)
+        elif failed.exists():  # rather than respawning a worker that cannot start, stop (exit 1)
+            log.error("a worker failed to start: stopping")
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    @server.on_startup
+    def started() -> None:  # granian has installed its signal handlers: drain goes in front
+        drain_then_stop(settings.drain_s, notify=lambda: drain_workers(ready))
+        threading.Thread(target=announce, name="banner", daemon=True).start()
+
+    server.serve()
+    if failed.exists():
+        raise SystemExit(1)
+
+
+def factory() -> ASGIApp:
+    """Each worker process builds its own app from the environment (see :func:`export_settings`)."""
     from modelport.app import create_app
 
-    uvicorn.run(create_app(settings, freeze_gc=True), host=settings.host, port=settings.port, loop="uvloop",
-                http=protocol_class(), log_config=None, access_log=False, server_header=False,
-                timeout_graceful_shutdown=int(settings.shutdown_grace_s))
-
-
-def factory():  # type: ignore[no-untyped-def]
-    """Used by uvicorn's multi-worker mode: each worker builds its own app from the env."""
-    from modelport.app import create_app
-
+    ignore_drain_signal_until_ready()
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    return create_app(settings, freeze_gc=True)
+    tempfile.tempdir = str(settings.home.resolve() / "tmp")
+    ready = ready_dir(settings.home.resolve())
+    try:
+        app: ASGIApp = create_app(settings, freeze_gc=True)
+    except BaseException:
+        failed_flag(ready).touch()  # the main process stops instead of respawning this worker
+        raise
+    return MarkReady(BodyTimeout(app, settings.body_timeout_s), ready)

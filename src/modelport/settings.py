@@ -7,7 +7,7 @@ build their own.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -109,6 +109,19 @@ class Settings(BaseSettings):
     job_queue_suffix: str = Field(default="", max_length=64, description="appended to queue names")
     broker_timeout_s: float = Field(default=3.0, gt=0, description="broker connect timeout on publish")
 
+    # --- server: limits, TLS, drain (#17, #21)
+    header_timeout_s: float = Field(default=10.0, gt=0, description="time to read a request's headers")
+    body_timeout_s: float = Field(default=30.0, gt=0,
+                                  description="time to read a request body, between chunks and in total")
+    max_header_bytes: int = Field(default=64 * 1024, ge=8192, description="request head size; larger: 431")
+    max_connections: int = Field(default=1024, ge=1, description="open connections per worker process")
+    drain_s: float = Field(default=5.0, ge=0,
+                           description="after SIGTERM: readiness 503, still accepting, for this long")
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = Field(default=None, description="PKCS#8 PEM private key")
+    tls_client_ca_file: Path | None = Field(default=None, description="set: clients need a cert it signed")
+    # --- end server
+
     # --- bring your own model (#18)
     allow_code: bool = Field(
         default=False, description="allow registering `python` models (their code runs in model workers)"
@@ -123,3 +136,11 @@ class Settings(BaseSettings):
     @property
     def artifacts_dir(self) -> Path:
         return self.home / "artifacts"
+
+    # --- production deployment (#21): artifact stores by URL, model-limited principals
+    artifact_storage_options: dict[str, Any] = Field(
+        default_factory=dict, description="fsspec storage options (JSON) for MODELPORT_ARTIFACT_URL"
+    )
+    artifact_cache_bytes: int = Field(
+        default=10 * 1024**3, ge=0, description="per-node cache of artifacts from an object store"
+    )

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from fastapi import FastAPI
 
@@ -163,47 +162,3 @@ async def test_lane_can_be_switched_off(make_settings: Any) -> None:
     from modelport.app import create_app
 
     assert create_app(make_settings(fast_lane=False)).lane is None  # type: ignore[attr-defined]
-
-
-async def test_a_success_is_one_whole_response_where_the_server_offers_it(
-        app: FastAPI, admin_headers: dict[str, str]) -> None:
-    """Under ``modelport serve`` (:mod:`modelport.http1`) a success leaves as one message: the
-    same status, headers and body as the two plain ASGI messages (the protocol renders it as
-    uvicorn would render those, tests/unit/test_http1.py)."""
-    from modelport.http1 import WHOLE_RESPONSE
-
-    body = b'{"features": [5.1, 3.5, 1.4, 0.2]}'
-    auth = [(k.lower().encode(), v.encode()) for k, v in admin_headers.items()]
-
-    async def call(extensions: dict[str, Any] | None, scheme: str) -> list[dict[str, Any]]:
-        scope = {**_scope(content_length=str(len(body)), content_type="application/json",
-                          x_request_id="rid-1"), "scheme": scheme}
-        scope["headers"] += auth
-        if extensions is not None:
-            scope["extensions"] = extensions
-        sent: list[dict[str, Any]] = []
-        messages = [{"type": "http.request", "body": body, "more_body": False}]
-
-        async def receive() -> dict[str, Any]:
-            return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        await app(scope, receive, send)
-        return sent
-
-    for scheme in ("http", "https"):
-        whole = await call({WHOLE_RESPONSE: {}}, scheme)
-        plain = await call(None, scheme)
-        assert [m["type"] for m in whole] == [WHOLE_RESPONSE]
-        assert [m["type"] for m in plain] == ["http.response.start", "http.response.body"]
-        lines = [line.split(b": ", 1) for line in whole[0]["headers"].split(b"\r\n") if line]
-        expected = [(k, v) for k, v in plain[0]["headers"] if k != b"content-length"]
-        assert sorted(map(tuple, lines)) == sorted(expected)
-        assert whole[0]["status"] == plain[0]["status"] == 200
-        answers = [orjson.loads(whole[0]["body"]), orjson.loads(plain[1]["body"])]
-        for answer in answers:
-            answer.pop("latency_ms")
-        assert answers[0] == answers[1] and answers[0]["request_id"] == "rid-1"
-        assert (dict(lines).get(b"strict-transport-security") is not None) == (scheme == "https")

@@ -48,7 +48,7 @@ def test_serve_prints_a_curl_that_works(tmp_path: Path) -> None:
                 break
         banner = "".join(lines)
         assert f"http://127.0.0.1:{port}/docs" in banner
-        curl = re.search(r"(curl .*?-d '.*?')", banner.replace("\\\n", " "), re.S)
+        curl = re.search(r"try:\s+(curl .*?-d '.*?')", banner.replace("\\\n", " "), re.S)
         assert curl, banner
         out = subprocess.run(["bash", "-c", curl.group(1)], capture_output=True, text=True, timeout=30,
                              cwd=tmp_path)

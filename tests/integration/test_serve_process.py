@@ -23,12 +23,8 @@ from tests.conftest import write_fake_artifact
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-LAUNCH = (
-    "import sys; sys.path.insert(0, {root!r}); sys.path.insert(0, {src!r});"
-    "from modelport.runtime.registry import FLAVORS;"
-    "FLAVORS['test-slow'] = 'tests.fixtures.runtimes:SlowRuntime';"
-    "from modelport.cli import main; sys.argv = ['modelport', *sys.argv[1:]]; main()"
-).format(root=str(ROOT), src=str(ROOT / "src"))
+#: the CLI with the test flavors, in spawned worker processes too
+LAUNCH = str(ROOT / "tests" / "fixtures" / "serve_with_test_flavors.py")
 ROW = {"features": [1.0, 2.0, 3.0]}
 
 
@@ -58,11 +54,11 @@ def server(tmp_path: Path) -> Iterator[Server]:
            "MODELPORT_GRPC_ENABLED": "false", "MODELPORT_PORT": str(port), "MODELPORT_LOG_FORMAT": "json",
            "MODELPORT_SHUTDOWN_GRACE_S": "20"}
     artifact = write_fake_artifact(tmp_path, "slow.json", delay_s=0.25)
-    subprocess.run([sys.executable, "-c", LAUNCH, "models", "register", str(artifact), "--name", "slow",
+    subprocess.run([sys.executable, LAUNCH, "models", "register", str(artifact), "--name", "slow",
                     "--flavor", "test-slow", "--alias", "production", "--max-batch-size", "4"],
                    env=env, check=True, capture_output=True, timeout=120)
     log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "serve"], env=env, stdout=log,
+    proc = subprocess.Popen([sys.executable, LAUNCH, "serve"], env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     srv = Server(home, port, proc)
     deadline = time.monotonic() + 90
@@ -104,8 +100,9 @@ async def test_sigterm_drains_in_flight_requests_and_exits_zero(server: Server, 
     codes = [r.status_code if isinstance(r, httpx.Response) else repr(r) for r in responses]
     assert codes == [200] * 50
     assert all(r.json()["predictions"] == [6.0] for r in responses if isinstance(r, httpx.Response))
-    # the served process names no server software (uvicorn's default Server header is off)
-    assert not any("server" in r.headers for r in responses if isinstance(r, httpx.Response))
+    # the served process names no server version (Granian's header says only "granian")
+    assert all(r.headers.get("server", "granian") == "granian"
+               for r in responses if isinstance(r, httpx.Response))
     assert server.proc.wait(timeout=30) == 0
     assert b"draining (readiness now 503)" in (tmp_path / "serve.log").read_bytes()
 

@@ -28,7 +28,7 @@ def test_dockerfile_multistage_non_root_with_healthcheck() -> None:
 def test_compose_services_and_wiring() -> None:
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"api-1", "api-2", "worker", "nginx", "postgres", "redis", "prometheus"} <= set(services)
+    assert {"api-1", "api-2", "worker", "nginx", "postgres", "redis", "prometheus", "minio"} <= set(services)
     api_env = services["api-1"]["environment"]
     assert api_env["MODELPORT_JOBS_ENGINE"] == "celery"
     assert api_env["MODELPORT_DATABASE_URL"].startswith("postgresql+asyncpg://")
@@ -44,9 +44,8 @@ def test_compose_services_and_wiring() -> None:
 
 @pytest.mark.parametrize("name,kind", [
     ("api-deployment.yaml", "Deployment"), ("api-service.yaml", "Service"),
-    ("api-hpa.yaml", "HorizontalPodAutoscaler"), ("worker-deployment.yaml", "Deployment"),
+    ("api-scaledobject.yaml", "ScaledObject"), ("worker-deployment.yaml", "Deployment"),
     ("configmap.yaml", "ConfigMap"), ("secret.yaml", "Secret"),
-    ("artifacts-pvc.yaml", "PersistentVolumeClaim"),
 ])
 def test_k8s_manifest_kinds(name: str, kind: str) -> None:
     (doc,) = _docs(DEPLOY / "k8s" / name)
@@ -62,8 +61,8 @@ def test_k8s_api_probes_and_worker_command() -> None:
     labels = api["spec"]["template"]["metadata"]["labels"]
     (svc,) = _docs(DEPLOY / "k8s" / "api-service.yaml")
     assert svc["spec"]["selector"].items() <= labels.items()
-    (hpa,) = _docs(DEPLOY / "k8s" / "api-hpa.yaml")
-    assert hpa["spec"]["scaleTargetRef"]["name"] == api["metadata"]["name"]
+    (scaler,) = _docs(DEPLOY / "k8s" / "api-scaledobject.yaml")
+    assert scaler["spec"]["scaleTargetRef"]["name"] == api["metadata"]["name"]
     (worker,) = _docs(DEPLOY / "k8s" / "worker-deployment.yaml")
     assert worker["spec"]["template"]["spec"]["containers"][0]["command"][:2] == ["modelport", "worker"]
 

@@ -36,7 +36,6 @@ from modelport.api.middleware import RequestObserver, request_id_from
 from modelport.api.routes.predict import run_predict
 from modelport.api.schemas import BatchPredictRequest, PredictRequest
 from modelport.errors import Forbidden, ModelportError
-from modelport.http1 import WHOLE_RESPONSE
 from modelport.observability.context import principal_var, request_id_var
 
 if TYPE_CHECKING:
@@ -51,9 +50,6 @@ _JSON = b"application/json"
 _WANTED = frozenset((b"authorization", b"x-api-key", b"x-request-id", b"content-type", b"content-length",
                      b"cache-control", b"x-request-timeout", b"origin", b"traceparent", b"content-encoding",
                      b"transfer-encoding", b"inference-header-content-length"))
-#: a success's headers but the request id, rendered once (:data:`~modelport.http1.WHOLE_RESPONSE`)
-_OK_HEAD = b"".join(b"%s: %s\r\n" % pair for pair in [(b"content-type", _JSON), *API_HEADERS])
-_HSTS_LINE = b"%s: %s\r\n" % HSTS
 #: any of these sends the request through the full app
 _HANDOVER = frozenset((b"traceparent", b"content-encoding", b"inference-header-content-length"))
 
@@ -104,15 +100,10 @@ class FastLane:
                 await self._fail(exc, scope, receive, send, _extra_headers(request_id, https))
                 status = _status_of(exc)
                 return
-            if WHOLE_RESPONSE in scope.get("extensions", ()):  # our server: one message, one write
-                await send({"type": WHOLE_RESPONSE, "status": 200, "body": body,
-                            "headers": b"".join((_OK_HEAD, b"x-request-id: ", request_id.encode(), b"\r\n",
-                                                 _HSTS_LINE if https else b""))})
-            else:
-                own = [(b"content-type", _JSON), (b"content-length", str(len(body)).encode())]
-                await send({"type": "http.response.start", "status": 200,
-                            "headers": [*own, *_extra_headers(request_id, https)]})
-                await send({"type": "http.response.body", "body": body})
+            own = [(b"content-type", _JSON), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [*own, *_extra_headers(request_id, https)]})
+            await send({"type": "http.response.body", "body": body})
             status = 200
         finally:
             path = ROUTES[1] if batch else ROUTES[0]

@@ -23,6 +23,7 @@ from modelport.runtime.manager import ModelManager
 from modelport.runtime.options import check_code_allowed, runtime_options
 from modelport.runtime.registry import FLAVORS, runtime_class
 from modelport.runtime.sklearn import is_skops_file
+from modelport.security import model_access
 
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 
@@ -62,6 +63,8 @@ class ModelService:
 
     async def register_stream(self, name: str, flavor: str, stream: BinaryIO, filename: str,
                               **kwargs: object) -> ModelVersionInfo:
+        check_name(name)
+        model_access.check_writable(name)  # before the upload is spooled
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.tmp_dir) as tmp:
             path = Path(tmp) / "upload"
@@ -77,6 +80,7 @@ class ModelService:
         job_id: str | None = None, admin: bool = True,
     ) -> ModelVersionInfo:
         check_name(name)
+        model_access.check_writable(name)  # before the artifact is loaded
         cls = runtime_class(flavor)
         check_code_allowed(cls, allow_code=self.allow_code, admin=admin)  # bring your own model (#18)
         if await asyncio.to_thread(path.is_dir):

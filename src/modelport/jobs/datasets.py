@@ -262,7 +262,7 @@ class DatasetService:
         async with self.sessions() as session:
             row = await session.get(DatasetRow, info.id)
         assert row is not None
-        return info, self.store.local_path(row.artifact_key)
+        return info, await asyncio.to_thread(self.store.local_path, row.artifact_key)
 
     async def delete(self, ref: str, *, viewer: str | None = None) -> None:
         info = await self.get(ref, viewer=viewer)

@@ -31,6 +31,7 @@ from modelport.jobs.repo import JobRepo
 from modelport.jobs.schemas import BatchPredictRequest, JobInfo, JobList, TrainRequest
 from modelport.jobs.training import resolve_features
 from modelport.registry.registry import ModelRegistry
+from modelport.security import model_access
 from modelport.settings import Settings
 from modelport.storage.engine import SessionFactory
 
@@ -45,6 +46,13 @@ def queue_name(settings: Settings, kind: str) -> str:
 def _fingerprint(params: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
 
+
+
+def job_model(params: dict[str, Any]) -> str:
+    """The model a job trains (``register_as.name``) or predicts with (``model``)."""
+    register_as = params.get("register_as")
+    name = register_as.get("name") if isinstance(register_as, dict) else params.get("model")
+    return str(name or "")
 
 class JobService:
     def __init__(self, settings: Settings, sessions: SessionFactory, datasets: DatasetService,
@@ -137,6 +145,7 @@ class JobService:
     async def submit_train(self, req: TrainRequest, *, owner: str | None = None, viewer: str | None = None,
                            idempotency_key: str | None = None) -> tuple[JobInfo, bool]:
         """Validate and queue a training job owned by ``owner`` on a dataset ``viewer`` can see."""
+        model_access.check_writable(req.register_as.name)
         spec = estimators.get_spec(req.estimator)
         estimators.validate_hyperparameters(spec, req.hyperparameters)
         info = await self.datasets.get(req.dataset, viewer=viewer)
@@ -162,7 +171,7 @@ class JobService:
     # ------------------------------------------------------------------ read / cancel
     async def get(self, job_id: str, *, viewer: str | None = None) -> JobInfo:
         row = await self.repo.get(job_id)
-        if not visible(row.owner, viewer):
+        if not visible(row.owner, viewer) or not model_access.visible([job_model(row.params)]):
             raise NotFound(f"job {job_id[:64]!r} not found")  # the same answer as an unknown id
         return JobInfo.of(row)
 
@@ -171,7 +180,10 @@ class JobService:
         """Jobs newest first: ``owner``'s only, or everyone's when None."""
         rows, total = await self.repo.list_jobs(state=state, kind=kind, owner=owner, limit=limit,
                                                 offset=offset)
-        return JobList(items=[JobInfo.of(r) for r in rows], total=total, limit=limit, offset=offset)
+        # a caller limited to some models sees only their jobs (filtered here: ``total`` still
+        # counts every job of the page's query)
+        items = [JobInfo.of(r) for r in rows if model_access.visible([job_model(r.params)])]
+        return JobList(items=items, total=total, limit=limit, offset=offset)
 
     async def cancel(self, job_id: str, *, viewer: str | None = None) -> JobInfo:
         await self.get(job_id, viewer=viewer)  # someone else's job is a 404 before anything changes

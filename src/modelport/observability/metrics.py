@@ -55,6 +55,11 @@ class Metrics:
             LoopGauge("modelport_queue_depth", "Requests waiting per model", ["model"], r) if loop
             else Gauge("modelport_queue_depth", "Requests waiting per model", ["model"], registry=r,
                        multiprocess_mode="livesum"))
+        # --- autoscaling signal (#21): requests queued or running per model, every version summed
+        self.inflight: Gauge | LoopGauge = (
+            LoopGauge("modelport_inflight_requests", "Requests queued or running per model", ["model"], r)
+            if loop else Gauge("modelport_inflight_requests", "Requests queued or running per model",
+                               ["model"], registry=r, multiprocess_mode="livesum"))
 
         # --- bring your own model (#18): where each loaded version runs
         self.model_device = Gauge(

@@ -222,7 +222,14 @@ async def start_grpc_server(services: Services) -> GrpcServer:
     ])
     pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(services), server)
     address = _address(settings.host, settings.grpc_port)
-    port = server.add_insecure_port(address)
+    if settings.tls_cert_file is not None and settings.tls_key_file is not None:  # same files as HTTPS
+        client_ca = settings.tls_client_ca_file.read_bytes() if settings.tls_client_ca_file else None
+        credentials = grpc.ssl_server_credentials(
+            [(settings.tls_key_file.read_bytes(), settings.tls_cert_file.read_bytes())],
+            root_certificates=client_ca, require_client_auth=client_ca is not None)
+        port = server.add_secure_port(address, credentials)
+    else:
+        port = server.add_insecure_port(address)
     if not port:
         raise RuntimeError(f"gRPC could not bind {address}")
     await server.start()

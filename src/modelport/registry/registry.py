@@ -4,6 +4,9 @@ Resolving ``name`` + ``version | alias`` happens on every request, so resolution
 in memory for ``cache_ttl`` seconds and dropped at once when this process changes the model;
 other replicas see a change within the TTL. While the database is unreachable an expired
 resolution keeps serving (predictions outlive a metadata outage).
+
+Every read and write checks the calling principal's model limit
+(:mod:`modelport.security.model_access`): outside it a model does not exist, on every protocol.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from modelport.registry.manifest import (
     is_valid_name,
 )
 from modelport.registry.store import ArtifactStore
+from modelport.security import model_access
 from modelport.storage.base import utcnow
 from modelport.storage.engine import SessionFactory
 from modelport.storage.tables import AliasRow, ModelRow, ModelVersionRow
@@ -76,6 +80,7 @@ class ModelRegistry:
     # ------------------------------------------------------------------ reads
     async def resolve(self, name: str, ref: str | None = None) -> ModelVersionInfo:
         """Version number, alias, ``latest`` or None (``production`` if set, else latest)."""
+        model_access.check_visible(name)
         key = (name, ref)
         hit = self._cache.get(key)
         now = time.monotonic()
@@ -154,10 +159,18 @@ class ModelRegistry:
         for info in by_name.values():
             if info.versions:
                 info.aliases[LATEST] = info.versions[-1].version
-        return list(by_name.values())
+        return [by_name[name] for name in model_access.visible(by_name)]
+
+    async def visible_names(self) -> tuple[str, ...] | None:
+        """The models the current caller may see, or None when it is not limited (filters for
+        the prediction log and usage, which also keep rows of models deleted since)."""
+        if not model_access.current():
+            return None
+        return tuple(m.name for m in await self.list_models())
 
     async def get_model(self, name: str) -> ModelInfo:
         check_name(name)
+        model_access.check_visible(name)
         async with self.sessions() as session:
             model = await session.get(ModelRow, name)
             if model is None:
@@ -176,6 +189,7 @@ class ModelRegistry:
 
     async def get_version(self, name: str, version: int) -> ModelVersionInfo:
         check_name(name)
+        model_access.check_visible(name)
         return await self._resolve(name, str(version))
 
     async def find_by_job(self, job_id: str) -> ModelVersionInfo | None:
@@ -194,6 +208,7 @@ class ModelRegistry:
     ) -> ModelVersionInfo:
         """Store the artifact and insert the next version number (retried on a race)."""
         check_name(name)
+        model_access.check_writable(name)
         if job_id is not None and (existing := await self.find_by_job(job_id)) is not None:
             return existing
         for _attempt in range(5):
@@ -209,7 +224,7 @@ class ModelRegistry:
                 )).scalar() or 0
                 version = int(number) + 1
                 key = f"{name}/{version}/model{suffix}"
-                self.store.put_file(key, source)
+                await asyncio.to_thread(self.store.put_file, key, source)
                 session.add(ModelVersionRow(
                     name=name, version=version, flavor=flavor, artifact_key=key, sha256=sha256,
                     size_bytes=size, signature=signature.model_dump(mode="json"),
@@ -252,6 +267,7 @@ class ModelRegistry:
 
     async def delete_alias(self, name: str, alias: str) -> None:
         check_name(name)
+        model_access.check_visible(name)
         async with self.sessions() as session:
             row = await session.get(AliasRow, (name, alias))
             if row is None:
@@ -282,7 +298,7 @@ class ModelRegistry:
             if not remaining:
                 await session.execute(delete(ModelRow).where(ModelRow.name == name))
             await session.commit()
-        self.store.delete(info.artifact_key)
+        await asyncio.to_thread(self.store.delete, info.artifact_key)
         self.invalidate(name)
         return info
 

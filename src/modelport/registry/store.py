@@ -1,8 +1,8 @@
 """Artifact stores: where model files live, addressed by keys like ``iris/3/model.skops``.
 
-The local store is the embedded default; the interface is small enough that an fsspec-backed
-store (S3, GCS, MinIO) is one more class. Keys are validated so that no name can escape the
-store's root, whatever a client sends.
+The local store is the embedded default; any other fsspec URL (``s3://``, ``gs://``, ``az://``)
+gets :class:`~modelport.registry.objectstore.ObjectArtifactStore`, read through a bounded local
+cache. Keys are validated so that no name can escape the store's root, whatever a client sends.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from modelport.errors import InvalidInput, PayloadTooLarge
 
@@ -61,6 +61,11 @@ class ArtifactStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def evict(self, key: str) -> bool:
+        """Drop a local copy of ``key`` (a cache), so the next ``local_path`` fetches it again;
+        False when there is nothing to drop (the local store holds the original)."""
+        ...
+
 
 class LocalArtifactStore:
     """Artifacts as files under one root directory."""
@@ -95,10 +100,21 @@ class LocalArtifactStore:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def evict(self, key: str) -> bool:
+        return False  # the file is the original: nothing to fetch again
 
-def make_store(url: str | None, default_root: Path) -> ArtifactStore:
+
+DEFAULT_CACHE_BYTES = 10 * 1024**3
+
+
+def make_store(url: str | None, default_root: Path, *, storage_options: dict[str, Any] | None = None,
+               cache_dir: Path | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES) -> ArtifactStore:
+    """A local directory for ``None``, a path or ``file://``; an object store for other URLs."""
     if url is None or url.startswith("file://") or "://" not in url:
         root = Path(url.removeprefix("file://")) if url else default_root
         root.mkdir(parents=True, exist_ok=True)
         return LocalArtifactStore(root)
-    raise InvalidInput(f"unsupported artifact store URL scheme in {url!r}")
+    from modelport.registry.objectstore import open_object_store
+
+    return open_object_store(url, storage_options or {}, cache_dir or default_root.parent / "artifact-cache",
+                             cache_bytes)

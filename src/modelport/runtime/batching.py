@@ -120,7 +120,9 @@ class Batcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._batch_size = metrics.batch_size.labels(model)
         self._queue_wait = metrics.queue_wait.labels(model)
+        # both gauges move by increments, so the versions of one model (a swap) add up
         self._depth = metrics.queue_depth.labels(model)
+        self._inflight = metrics.inflight.labels(model)
         #: counters for tests and the log: requests dropped before running, and why
         self.expired = 0
         self.cancelled = 0
@@ -158,7 +160,8 @@ class Batcher:
         self._queue.append(item)
         self._queued_rows += item.rows
         self._idle.clear()
-        self._depth.set(len(self._queue))
+        self._depth.inc()
+        self._inflight.inc()
         self._schedule()
         try:
             return await item.future
@@ -167,6 +170,7 @@ class Batcher:
                 self.cancelled += 1
             raise
         finally:
+            self._inflight.dec()
             item.live = False
             if item.timer is not None:
                 item.timer.cancel()
@@ -212,7 +216,7 @@ class Batcher:
         except ValueError:
             return False
         self._queued_rows -= item.rows
-        self._depth.set(len(self._queue))
+        self._depth.dec()
         self._check_idle()
         return True
 
@@ -257,7 +261,7 @@ class Batcher:
                 items.append(item)
                 rows += item.rows
         self._queued_rows -= rows
-        self._depth.set(len(queue))
+        self._depth.dec(len(items))
         now = time.monotonic()
         for it in items:
             self._queue_wait.observe(now - it.enqueued)
@@ -353,6 +357,7 @@ class Batcher:
             log.warning("closing %s with %d queued and %d running", self.model, len(self._queue), self._busy)
         while self._queue:
             item = self._queue.popleft()
+            self._depth.dec()
             if not item.future.done():
                 item.future.set_exception(Unavailable("model version unloaded before the call"))
         self._queued_rows = 0

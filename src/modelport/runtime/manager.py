@@ -82,6 +82,21 @@ def load_runtime(info: ModelVersionInfo, path: Path, allow_pickle: bool, *, load
     return runtime
 
 
+def fetch_and_load(store: ArtifactStore, info: ModelVersionInfo, allow_pickle: bool, *,
+                   load: bool = True, allow_code: bool = False) -> Runtime:
+    """Get a local copy of the artifact and load it; a cached copy that fails its checksum is
+    dropped and fetched once more (the original in the store decides). Runs in a thread."""
+    try:
+        return load_runtime(info, store.local_path(info.artifact_key), allow_pickle, load=load,
+                            allow_code=allow_code)
+    except ArtifactIntegrityError:
+        if not store.evict(info.artifact_key):
+            raise
+        log.warning("cached artifact of %s v%s was corrupt; fetching it again", info.name, info.version)
+        return load_runtime(info, store.local_path(info.artifact_key), allow_pickle, load=load,
+                            allow_code=allow_code)
+
+
 class ModelManager:
     def __init__(self, store: ArtifactStore, metrics: Metrics, *, threads: int = 2,
                  max_queue: int = 2048, max_loaded: int = 32, allow_pickle: bool = False,
@@ -129,13 +144,12 @@ class ModelManager:
             if model is not None and model.info.sha256 == info.sha256:
                 return model
             started = time.perf_counter()
-            path = self.store.local_path(info.artifact_key)
             workers = info.config.workers if info.config.workers is not None else self.workers
             if info.config.workers is None and runtime_class(info.flavor).isolated:
                 workers = max(workers, 1)  # user code runs in a worker process unless told otherwise
             try:
                 runtime = await asyncio.get_running_loop().run_in_executor(
-                    self.pool, functools.partial(load_runtime, info, path, self.allow_pickle,
+                    self.pool, functools.partial(fetch_and_load, self.store, info, self.allow_pickle,
                                                  load=workers == 0, allow_code=self.allow_code)
                 )
                 runner = await self._runner(info, runtime, workers)

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 
 from modelport.errors import InvalidInput, NotFound, Unauthorized
 from modelport.ratelimit import parse_rate
-from modelport.security import apikeys
+from modelport.security import apikeys, model_access
 from modelport.security.principal import Principal
 from modelport.security.scopes import normalize
 from modelport.security.tables import ApiKeyRow, UserRow
@@ -54,13 +54,14 @@ class KeyInfo(BaseModel):
     expires_at: datetime | None
     revoked: bool
     last_used_at: datetime | None
+    models: list[str] | None = None
 
     @classmethod
     def of(cls, row: ApiKeyRow, owner: str) -> KeyInfo:
         return cls(id=row.id, name=row.name, owner=owner, scopes=sorted(row.scopes or []),
                    rate_limit=row.rate_limit, created_at=_aware(row.created_at) or row.created_at,
                    expires_at=_aware(row.expires_at), revoked=row.revoked_at is not None,
-                   last_used_at=_aware(row.last_used_at))
+                   last_used_at=_aware(row.last_used_at), models=row.models)
 
 
 @dataclass(slots=True)
@@ -71,6 +72,11 @@ class _Cached:
     expires_at: float | None
     revoked: bool
     touched: bool = False
+
+
+def _patterns(models: list[str] | None) -> list[str] | None:
+    parsed = model_access.parse_patterns(models)
+    return None if parsed is None else list(parsed)
 
 
 def _aware(dt: datetime | None) -> datetime | None:
@@ -91,7 +97,7 @@ class KeyService:
     # --- management
     async def create(self, owner_id: str, *, name: str = "", scopes: list[str],
                      expires_at: datetime | None = None, rate_limit: str | None = None,
-                     ) -> tuple[KeyInfo, str]:
+                     models: list[str] | None = None) -> tuple[KeyInfo, str]:
         granted = normalize(scopes)
         if not granted:
             raise InvalidInput("a key needs at least one scope")
@@ -101,7 +107,8 @@ class KeyService:
             raise InvalidInput("expires_at must be in the future")
         new = apikeys.generate()
         row = ApiKeyRow(id=new.key_id, digest=new.digest, name=name, owner_id=owner_id,
-                        scopes=sorted(granted), rate_limit=rate_limit, expires_at=expires_at)
+                        scopes=sorted(granted), rate_limit=rate_limit, expires_at=expires_at,
+                        models=_patterns(models))
         async with self.sessions() as session:
             owner = await session.get(UserRow, owner_id)
             if owner is None:
@@ -192,15 +199,17 @@ class KeyService:
     async def _fetch(self, key_id: str) -> _Cached:
         async with self.sessions() as session:
             found = (await session.execute(
-                select(ApiKeyRow, UserRow.disabled).join(UserRow, UserRow.id == ApiKeyRow.owner_id)
+                select(ApiKeyRow, UserRow.disabled, UserRow.models)
+                .join(UserRow, UserRow.id == ApiKeyRow.owner_id)
                 .where(ApiKeyRow.id == key_id)
             )).first()
         now = time.monotonic()
         if found is None:
             return _Cached(now, None, None, None, False)
-        row, owner_disabled = found
+        row, owner_disabled, owner_models = found
+        layers = tuple(tuple(m) for m in (row.models, owner_models) if m is not None)
         principal = Principal(id=f"key:{row.id}", kind="key", scopes=frozenset(row.scopes or []),
-                              owner=row.owner_id, rate_limit=row.rate_limit)
+                              owner=row.owner_id, rate_limit=row.rate_limit, models=layers)
         expires = _aware(row.expires_at)
         return _Cached(now, row.digest, principal, expires.timestamp() if expires else None,
                        revoked=row.revoked_at is not None or bool(owner_disabled))

@@ -15,7 +15,8 @@ class Principal:
     """``id`` is what audit logs record: ``key:<key id>`` or ``user:<username>``.
 
     ``owner`` is the id of the user who owns the credential (ownership checks use it);
-    ``rate_limit`` is the key's own limit, or None for the server default.
+    ``rate_limit`` is the key's own limit, or None for the server default;
+    ``models`` holds the model-name pattern lists that limit it (see ``model_access``).
     """
 
     id: str
@@ -23,6 +24,7 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)
     owner: str | None = None
     rate_limit: str | None = None
+    models: tuple[tuple[str, ...], ...] = ()
 
     def has(self, scope: str) -> bool:
         return grants(self.scopes, scope)

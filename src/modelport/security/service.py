@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from modelport.errors import Unauthorized
-from modelport.security import apikeys
+from modelport.security import apikeys, model_access
 from modelport.security.keys import KeyService
 from modelport.security.principal import ANONYMOUS, Principal
 from modelport.security.scopes import normalize
@@ -57,9 +57,14 @@ class AuthService:
         if len(credential) > MAX_CREDENTIAL:
             raise Unauthorized("invalid credentials")
         if apikeys.looks_like_key(credential):
-            return await self.keys.verify(credential)
-        claims = self.tokens.decode(credential)
-        return Principal(id=f"user:{claims.subject}", kind="user", scopes=claims.scopes, owner=claims.owner)
+            principal = await self.keys.verify(credential)
+        else:
+            claims = self.tokens.decode(credential)
+            layers = () if claims.models is None else (claims.models,)
+            principal = Principal(id=f"user:{claims.subject}", kind="user", scopes=claims.scopes,
+                                  owner=claims.owner, models=layers)
+        model_access.bind(principal.models)  # the registry enforces it for the rest of the call
+        return principal
 
     async def login(self, username: str, password: str, scope: str = "") -> tuple[str, int, list[str]]:
         """OAuth2 password flow: a JWT holding the requested scopes the user has (all by default)."""
@@ -68,5 +73,5 @@ class AuthService:
         wanted = normalize(scope.split()) if scope.strip() else held
         if "admin" not in held and not wanted <= held:
             raise Unauthorized("requested scope not granted to this user")
-        token, ttl = self.tokens.issue(user.username, user.id, wanted)
+        token, ttl = self.tokens.issue(user.username, user.id, wanted, user.models)
         return token, ttl, sorted(wanted)

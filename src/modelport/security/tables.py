@@ -19,6 +19,7 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(16), default="user")
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    models: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # #21: None = every model
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -37,3 +38,4 @@ class ApiKeyRow(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    models: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # #21: None = every model

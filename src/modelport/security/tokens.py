@@ -25,6 +25,7 @@ class TokenClaims:
     scopes: frozenset[str]
     owner: str
     expires_at: float
+    models: tuple[str, ...] | None = None  # #21: the user's model patterns when issued
 
 
 class TokenService:
@@ -45,12 +46,15 @@ class TokenService:
             raise RuntimeError("token service used before the secret key was loaded")
         return self._secret
 
-    def issue(self, subject: str, owner: str, scopes: frozenset[str]) -> tuple[str, int]:
+    def issue(self, subject: str, owner: str, scopes: frozenset[str],
+              models: list[str] | None = None) -> tuple[str, int]:
         now = int(time.time())
-        claims = {
+        claims: dict[str, object] = {
             "sub": subject, "uid": owner, "scope": " ".join(sorted(scopes)),
             "iat": now, "exp": now + self.ttl_s, "jti": secrets.token_hex(12), "iss": ISSUER,
         }
+        if models is not None:
+            claims["models"] = list(models)
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM), self.ttl_s
 
     def decode(self, token: str) -> TokenClaims:
@@ -79,5 +83,10 @@ class TokenService:
         owner = claims.get("uid")
         if not isinstance(scope, str) or not isinstance(owner, str) or not isinstance(claims["sub"], str):
             raise Unauthorized("invalid token")
+        models = claims.get("models")
+        if models is not None and (not isinstance(models, list)
+                                   or not all(isinstance(m, str) for m in models)):
+            raise Unauthorized("invalid token")
         return TokenClaims(subject=claims["sub"], scopes=frozenset(scope.split()), owner=owner,
-                           expires_at=float(claims["exp"]))
+                           expires_at=float(claims["exp"]),
+                           models=None if models is None else tuple(models))

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from modelport.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from modelport.security import passwords
+from modelport.security import model_access, passwords
 from modelport.security.scopes import ADMIN, DEFAULT_USER_SCOPES, normalize
 from modelport.security.tables import UserRow
 from modelport.storage.engine import SessionFactory
@@ -36,12 +36,13 @@ class UserInfo(BaseModel):
     role: str
     scopes: list[str]
     created_at: datetime
+    models: list[str] | None = None
 
     @classmethod
     def of(cls, row: UserRow) -> UserInfo:
         created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
         return cls(id=row.id, username=row.username, role=row.role, scopes=sorted(row.scopes or []),
-                   created_at=created)
+                   created_at=created, models=row.models)
 
 
 def check_username(username: str) -> str:
@@ -61,7 +62,7 @@ class UserService:
         self.sessions = sessions
 
     async def create(self, username: str, password: str | None, *, role: Role = "user",
-                     scopes: list[str] | None = None) -> UserInfo:
+                     scopes: list[str] | None = None, models: list[str] | None = None) -> UserInfo:
         check_username(username)
         if role not in ("user", "admin"):
             raise InvalidInput("role must be 'user' or 'admin'")
@@ -71,6 +72,8 @@ class UserService:
             hashed = await asyncio.to_thread(passwords.hash_password, check_password(password))
         row = UserRow(id=secrets.token_hex(8), username=username, password_hash=hashed, role=role,
                       scopes=sorted(granted), disabled=False)
+        patterns = model_access.parse_patterns(models)
+        row.models = None if patterns is None else list(patterns)
         async with self.sessions() as session:
             session.add(row)
             try:

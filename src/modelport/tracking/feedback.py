@@ -26,6 +26,7 @@ from sqlalchemy import select
 from modelport.errors import InvalidInput, NotFound
 from modelport.observability.metrics import Metrics
 from modelport.registry.manifest import ModelVersionInfo
+from modelport.security import model_access
 from modelport.storage.base import utcnow
 from modelport.storage.engine import SessionFactory
 from modelport.tracking.log import PredictionRecorder
@@ -110,7 +111,8 @@ class FeedbackService:
         if row is None:
             await self.recorder.flush()  # the prediction may still be in the buffer
             row = await self._owner(request_id)
-        if row is None or (principal is not None and row.principal != principal):
+        if row is None or (principal is not None and row.principal != principal) or (
+                not model_access.visible([row.model])):  # a model outside a limited caller's list
             raise NotFound(f"no logged prediction with request id {request_id[:128]!r}")
         if isinstance(actual, list) and len(actual) != row.rows:
             raise InvalidInput(f"actual: the prediction has {row.rows} row(s), got {len(actual)} values")

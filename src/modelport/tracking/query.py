@@ -32,6 +32,7 @@ class PredictionFilter:
     until: datetime | None = None
     status: str | None = None  # "ok", "error", or an error code
     principal: str | None = None
+    models: tuple[str, ...] | None = None  # #21: only these models (a model-limited caller)
 
 
 def encode_cursor(ts: datetime, row_id: int) -> str:
@@ -94,6 +95,8 @@ def apply_filter(stmt: Select[Any], f: PredictionFilter) -> Select[Any]:
         stmt = stmt.where(t.error_code == f.status)
     if f.principal is not None:
         stmt = stmt.where(t.principal == f.principal)
+    if f.models is not None:
+        stmt = stmt.where(t.model.in_(f.models))
     return stmt
 
 
@@ -134,14 +137,16 @@ class PredictionQuery:
             if cursor is None:
                 return
 
-    async def get(self, request_id: str, *, principal: str | None = None) -> dict[str, Any]:
+    async def get(self, request_id: str, *, principal: str | None = None,
+                  models: tuple[str, ...] | None = None) -> dict[str, Any]:
         """One logged request; ``principal`` restricts to that caller's rows (else 404)."""
         stmt = (select(PredictionRow, FeedbackRow.actual, FeedbackRow.request_id)
                 .outerjoin(FeedbackRow, FeedbackRow.request_id == PredictionRow.request_id)
                 .where(PredictionRow.request_id == request_id))
         async with self.sessions() as session:
             found = (await session.execute(stmt)).first()
-        if found is None or (principal is not None and found[0].principal != principal):
+        if found is None or (principal is not None and found[0].principal != principal) or (
+                models is not None and found[0].model not in models):
             raise NotFound(f"no logged prediction with request id {request_id[:128]!r}")
         row, actual, fb_id = found
         return to_item(row, actual, fb_id is not None)

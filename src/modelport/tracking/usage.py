@@ -17,7 +17,8 @@ class UsageService:
         self.sessions = sessions
 
     async def usage(self, by: Literal["key", "model"], *, since: datetime | None = None,
-                    until: datetime | None = None, principal: str | None = None) -> list[dict[str, Any]]:
+                    until: datetime | None = None, principal: str | None = None,
+                    models: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
         t = PredictionRow
         group = t.principal if by == "key" else t.model
         stmt = select(
@@ -34,6 +35,8 @@ class UsageService:
             stmt = stmt.where(t.ts < as_utc(until))
         if principal is not None:
             stmt = stmt.where(t.principal == principal)
+        if models is not None:
+            stmt = stmt.where(t.model.in_(models))
         async with self.sessions() as session:
             rows = (await session.execute(stmt)).all()
         return [{

@@ -11,7 +11,9 @@ from pydantic import BaseModel, Field
 from modelport.api.deps import ServicesDep, require, require_account
 from modelport.api.schemas import StrictBody
 from modelport.errors import Forbidden, InvalidInput
+from modelport.security import model_access
 from modelport.security.keys import KeyInfo, parse_duration
+from modelport.security.model_access import MAX_PATTERNS
 from modelport.security.principal import Principal
 from modelport.security.scopes import ScopeName, covers
 from modelport.security.users import MAX_PASSWORD, MIN_PASSWORD, USERNAME_PATTERN, UserInfo
@@ -39,6 +41,8 @@ class CreateKeyRequest(StrictBody):
                                    description="This key's own limit; default: the server's")
     owner: str | None = Field(default=None, max_length=64, pattern=USERNAME_PATTERN,
                               description="Username owning the key (admins only); default: the caller")
+    models: list[str] | None = Field(default=None, max_length=MAX_PATTERNS, examples=[["fraud-*", "iris"]],
+                                     description="Model-name patterns this key is limited to; default: all")
 
 
 class KeyCreated(KeyInfo):
@@ -51,6 +55,8 @@ class CreateUserRequest(StrictBody):
     role: Literal["user", "admin"] = "user"
     scopes: list[ScopeName] | None = Field(default=None, max_length=8,
                                            description="Default: predict and models:read")
+    models: list[str] | None = Field(default=None, max_length=MAX_PATTERNS, examples=[["fraud-*"]],
+                                     description="Model-name patterns this user is limited to; default: all")
 
 
 @router.post("/auth/token", response_model=TokenResponse, summary="OAuth2 password flow: get a JWT",
@@ -87,9 +93,15 @@ async def create_key(body: CreateKeyRequest, services: ServicesDep, principal: A
         owner_id = principal.owner
     else:
         raise InvalidInput("owner is required when authentication is disabled")
+    # a user's own keys are held to the user's limit when verified; any other key must not
+    # reach further than its creator (a limited key, or a limited admin minting for others)
+    own_key = principal.kind == "user" and owner_id == principal.owner
+    if not own_key and not model_access.covers(principal.models, model_access.parse_patterns(body.models)):
+        raise Forbidden("a key cannot reach models its creator cannot: list models within your own")
     expires_at = utcnow() + parse_duration(body.expires_in) if body.expires_in else None
     info, plaintext = await services.auth.keys.create(
         owner_id, name=body.name, scopes=list(body.scopes), expires_at=expires_at, rate_limit=body.rate_limit,
+        models=body.models,
     )
     return KeyCreated(**info.model_dump(), key=plaintext)
 
@@ -109,4 +121,5 @@ async def revoke_key(key_id: KeyId, services: ServicesDep, principal: AccountDep
              summary="Create a user (admin)")
 async def create_user(body: CreateUserRequest, services: ServicesDep, _p: AdminDep) -> UserInfo:
     return await services.auth.users.create(body.username, body.password, role=body.role,
-                                            scopes=list(body.scopes) if body.scopes else None)
+                                            scopes=list(body.scopes) if body.scopes else None,
+                                            models=body.models)

@@ -49,7 +49,8 @@ async def list_predictions(
     format: Literal["json", "csv", "parquet"] = "json",  # noqa: A002 (the query parameter's name)
 ) -> Any:
     f = PredictionFilter(model=model, version=version, since=since, until=until, status=status,
-                         principal=visible_principal(principal, by))
+                         principal=visible_principal(principal, by),
+                         models=await services.registry.visible_names())
     query = services.tracking.predictions
     if format == "csv":
         return StreamingResponse(csv_stream(query.pages(f)), media_type="text/csv",
@@ -66,7 +67,8 @@ async def list_predictions(
 @router.get("/{request_id}", summary="One logged prediction by request id")
 async def get_prediction(request_id: RequestId, services: ServicesDep,
                          principal: ReaderDep) -> FastJSONResponse:
-    item = await services.tracking.predictions.get(request_id, principal=visible_principal(principal))
+    item = await services.tracking.predictions.get(request_id, principal=visible_principal(principal),
+                                                   models=await services.registry.visible_names())
     return FastJSONResponse(item)
 
 

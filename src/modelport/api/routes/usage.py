@@ -18,5 +18,6 @@ async def usage(services: ServicesDep, principal: Annotated[Principal, require("
                 by: Literal["key", "model"] = "key", since: datetime | None = None,
                 until: datetime | None = None) -> FastJSONResponse:
     own = None if principal.has("admin") else principal.id
-    rows = await services.tracking.usage.usage(by, since=since, until=until, principal=own)
+    rows = await services.tracking.usage.usage(by, since=since, until=until, principal=own,
+                                               models=await services.registry.visible_names())
     return FastJSONResponse({"by": by, "since": since, "until": until, "items": rows})
