@@ -76,8 +76,11 @@ class FastLane:
             return None
         headers: dict[bytes, bytes] = {}
         for key, value in scope["headers"]:
-            if key in _WANTED and key not in headers:
-                headers[key] = value
+            if key in _WANTED:
+                if key not in headers:
+                    headers[key] = value
+                elif key == b"content-type":
+                    return None  # two of them: the full app refuses the request
         if not _HANDOVER.isdisjoint(headers) or (self.cors and b"origin" in headers):
             return None
         ctype = headers.get(b"content-type")
@@ -152,7 +155,7 @@ class FastLane:
         elif isinstance(exc, RequestValidationError):
             response = await problems.request_validation_error(None, exc)  # type: ignore[arg-type]
         else:
-            response = await problems.unhandled_error(None, exc)  # type: ignore[arg-type]
+            response = await problems.unhandled_error(None, exc)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -72,9 +72,15 @@ async def http_error(_request: Request, exc: Exception) -> Response:
     return problem(exc.status_code, title, detail, code=code, headers=dict(exc.headers or {}))
 
 
-async def unhandled_error(_request: Request, exc: Exception) -> Response:
-    log.error("unhandled error", exc_info=exc)
-    return problem(500, "Internal Server Error", "Internal Server Error", code="internal_error")
+async def unhandled_error(request: Request | None, exc: Exception) -> Response:
+    """The last resort: a generic 500 that still names the request (body and ``X-Request-ID``)."""
+    request_id = current_request_id()
+    if not request_id and request is not None:
+        request_id = str(request.scope.get("modelport.request_id", ""))
+    log.error("unhandled error (request %s)", request_id, exc_info=exc)
+    headers = {"X-Request-ID": request_id} if request_id and current_request_id() != request_id else None
+    return problem(500, "Internal Server Error", "Internal Server Error", code="internal_error",
+                   headers=headers, request_id=request_id)
 
 
 def install(app: FastAPI) -> None:

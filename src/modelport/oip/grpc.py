@@ -28,6 +28,7 @@ from modelport.oip.auth import authenticate_metadata
 from modelport.oip.errors import grpc_code, log_server_error, public_message
 from modelport.oip.generated import grpc_service_pb2 as pb
 from modelport.oip.generated import grpc_service_pb2_grpc as pb_grpc
+from modelport.oip.nul import refuse_nul, refuse_nul_metadata
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -117,6 +118,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         token = request_id_var.set(_request_id(context))
         try:
             principal = None
+            refuse_nul_metadata(context.invocation_metadata())
             if scope is not None:
                 principal = await authenticate_metadata(self.services, context.invocation_metadata(), scope)
             return await work(principal)
@@ -146,6 +148,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     async def ModelReady(self, request: pb.ModelReadyRequest,
                          context: grpc.aio.ServicerContext[Any, Any]) -> pb.ModelReadyResponse:
         async def work(_p: Principal | None) -> pb.ModelReadyResponse:
+            refuse_nul(request)
             ready = await dataplane.model_ready(self.services, request.name, request.version or None)
             return pb.ModelReadyResponse(ready=ready)
 
@@ -154,6 +157,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     async def ModelMetadata(self, request: pb.ModelMetadataRequest,
                             context: grpc.aio.ServicerContext[Any, Any]) -> pb.ModelMetadataResponse:
         async def work(_p: Principal | None) -> pb.ModelMetadataResponse:
+            refuse_nul(request)
             meta = await dataplane.model_metadata(self.services, request.name, request.version or None)
             return _metadata_response(meta)
 
@@ -186,6 +190,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
 
     async def _infer(self, request: pb.ModelInferRequest, principal: Principal | None,
                      request_id: str, deadline: float | None = None) -> pb.ModelInferResponse:
+        refuse_nul(request)
         result = await self.services.inference.infer(InferenceRequest(
             model=request.model_name, version=request.model_version or None,
             inputs=decode_request(request),

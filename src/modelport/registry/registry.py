@@ -121,6 +121,8 @@ class ModelRegistry:
             if ref is None or ref in (LATEST, DEFAULT_ALIAS) or not ref.isdigit():
                 alias = DEFAULT_ALIAS if ref is None else ref
                 row_alias = None
+                if alias != LATEST and not is_valid_alias(alias):  # never query with it (NUL: PG refuses)
+                    raise VersionNotFound(f"model {name!r} has no version or alias {alias[:64]!r}")
                 if alias != LATEST:
                     row_alias = await session.get(AliasRow, (name, alias))
                     if row_alias is None and ref is not None:

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from pathlib import Path
 
 from opentelemetry import trace
 from opentelemetry.trace import Link, Tracer
@@ -28,8 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelport.observability.metrics import Metrics
 from modelport.tracking.bulk import bulk_insert
+from modelport.tracking.deadletter import DeadLetters
 from modelport.tracking.records import COLUMNS, PredictionRecord, Row, encode_batch
+from modelport.tracking.refusal import is_row_refusal
 from modelport.tracking.spill import SpillStore
+from modelport.tracking.storable import make_storable
 
 log = logging.getLogger(__name__)
 MAX_LINKS = 32
@@ -42,8 +46,9 @@ class PredictionRecorder:
     def __init__(self, engine: AsyncEngine, metrics: Metrics, spill: SpillStore, *,
                  enabled: bool = True, flush_interval: float = 0.5, buffer_max: int = 100_000,
                  batch_size: int = 2000, write_timeout: float = 10.0, retry_max: float = 30.0,
-                 tracer: Tracer | None = None) -> None:
+                 tracer: Tracer | None = None, dead_letters: DeadLetters | None = None) -> None:
         self.engine = engine
+        self.dead_letters = dead_letters or DeadLetters(spill.directory.parent / "deadletter")
         self.metrics = metrics
         self.spill = spill
         self.enabled = enabled
@@ -66,11 +71,11 @@ class PredictionRecorder:
 
     # ------------------------------------------------------------- request path
     def record(self, record: PredictionRecord) -> None:
-        """Buffer one record; O(1), never blocks, never raises."""
+        """Buffer one record (its text made storable first); O(1), never blocks, never raises."""
         if not self.enabled:
             return
         buffer = self._buffer
-        buffer.append(record)
+        buffer.append(make_storable(record))
         if len(buffer) >= self.batch_size:
             self._wake.set()
             if len(buffer) >= self.buffer_max and self._overflow is None and not self._closing:
@@ -165,13 +170,52 @@ class PredictionRecorder:
         return inserted
 
     async def _write(self, rows: list[Row]) -> bool:
+        """Insert ``rows``; False when the database is down (the caller spills or keeps them).
+
+        A row the database refuses on its own merits (a data or constraint error) is isolated
+        by bisecting the batch and set aside alone (:meth:`_dead_letter`): the rest go in.
+        """
         try:
             await self._insert(rows)
         except Exception as exc:
-            self._mark_down(exc)
-            return False
+            if not is_row_refusal(exc):
+                self._mark_down(exc)
+                return False
+            try:
+                await self._isolate(rows, exc)
+            except Exception as again:
+                self._mark_down(again)
+                return False
         self._mark_up()
         return True
+
+    async def _isolate(self, rows: list[Row], exc: BaseException) -> None:
+        """Insert what the database takes of ``rows`` (which it refused as a whole); raises
+        when the failure turns out to be an outage."""
+        if len(rows) == 1:
+            await self._dead_letter(rows[0], exc)
+            return
+        middle = len(rows) // 2
+        for half in (rows[:middle], rows[middle:]):
+            try:
+                await self._insert(half)
+            except Exception as refused:
+                if not is_row_refusal(refused):
+                    raise
+                await self._isolate(half, refused)
+
+    async def _dead_letter(self, row: Row, exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:500]
+        try:
+            await asyncio.to_thread(self.dead_letters.append, row, reason)
+        except OSError as err:
+            self.metrics.log_rows.labels("dropped").inc()
+            log.critical("PREDICTION LOG ROW DROPPED: request %s was refused by the database (%s) "
+                         "and the dead-letter file cannot be written (%s)", row[0], reason, err)
+            return
+        self.metrics.log_rows.labels("dead_letter").inc()
+        log.error("prediction log: the database refused the row of request %s (%s); set aside in %s",
+                  row[0], reason, self.dead_letters.path)
 
     async def _probe(self) -> None:
         from sqlalchemy import text
@@ -225,6 +269,8 @@ class PredictionRecorder:
         return [(*r[:_TS], stamp(r[_TS]), *r[_TS + 1:]) for r in rows]
 
     async def _replay(self) -> None:
+        """Replay every spill file this process can lock; a file that cannot be read is moved
+        to the dead-letter directory, and the replay goes on with the next one."""
         await asyncio.to_thread(self.spill.seal)
         for path in self.spill.pending():
             f = await asyncio.to_thread(self.spill.open_for_replay, path)
@@ -232,11 +278,31 @@ class PredictionRecorder:
                 continue
             try:
                 chunks = SpillStore.read_chunks(f, self.batch_size)
-                while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-                    if not await self._write(self._restamp(chunk)):
+                while True:
+                    try:
+                        chunk = await asyncio.to_thread(next, chunks, None)
+                        if chunk is not None:
+                            chunk = self._restamp(chunk)
+                    except Exception as exc:  # unreadable: set the file aside, go on
+                        await self._quarantine(path, exc)
+                        break
+                    if chunk is None:
+                        await asyncio.to_thread(path.unlink)
+                        log.info("prediction log: replayed spill file %s", path.name)
+                        break
+                    if not await self._write(chunk):
                         return  # still down: keep the file, try again after the backoff
                     self.metrics.log_rows.labels("replayed").inc(len(chunk))
-                await asyncio.to_thread(path.unlink)
-                log.info("prediction log: replayed spill file %s", path.name)
             finally:
                 f.close()
+
+    async def _quarantine(self, path: Path, exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        try:
+            target = await asyncio.to_thread(self.dead_letters.quarantine, path, reason)
+        except OSError as err:
+            log.critical("prediction log: spill file %s cannot be read (%s) nor moved aside (%s)",
+                         path, reason, err)
+            return
+        self.metrics.log_rows.labels("dead_letter").inc()
+        log.error("prediction log: spill file %s cannot be read (%s); moved to %s", path.name, reason, target)
