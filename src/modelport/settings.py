@@ -109,6 +109,14 @@ class Settings(BaseSettings):
     job_queue_suffix: str = Field(default="", max_length=64, description="appended to queue names")
     broker_timeout_s: float = Field(default=3.0, gt=0, description="broker connect timeout on publish")
 
+    # --- trust (#17)
+    log_journal: bool = Field(
+        default=True,
+        description="write each prediction's log row to $MODELPORT_HOME/journal before answering",
+    )
+    log_journal_fsync_s: float = Field(default=0.1, gt=0, description="journal fsync interval")
+    # --- end trust (#17)
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
