@@ -33,6 +33,7 @@ from modelport.api.routes import (
     predictions,
     text,
     usage,
+    users,
 )
 from modelport.bootstrap import Services, build_services
 from modelport.observability.tracing import TracingMiddleware
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(openai_router)
     app.include_router(models.upload_router, max_body_size=settings.max_upload_bytes)
     app.include_router(jobs.router)
+    app.include_router(users.router)  # --- trust (#17)
     app.include_router(datasets.router, max_body_size=settings.max_upload_bytes)
     if settings.cors_origins:
         app.add_middleware(

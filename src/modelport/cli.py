@@ -158,6 +158,63 @@ def users_create(
     console.print(f"created user [bold]{user.username}[/bold] ({user.role}: {', '.join(user.scopes)})")
 
 
+# --- trust (#17): user lifecycle, local mode (one block: the cli/ package split moves it whole)
+@users_app.command("list")
+def users_list() -> None:
+    """List users: name, role, scopes, disabled."""
+    from rich.table import Table
+
+    users = run_with_services(lambda s: s.auth.users.list_all())
+    table = Table("username", "role", "scopes", "disabled", "created")
+    for user in users:
+        table.add_row(user.username, user.role, ", ".join(user.scopes), "yes" if user.disabled else "no",
+                      user.created_at.isoformat(timespec="seconds"))
+    console.print(table)
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable a user: their tokens and API keys stop working."""
+    run_with_services(lambda s: s.auth.update_user(username, disabled=True))
+    console.print(f"disabled user [bold]{username}[/bold]")
+
+
+@users_app.command("enable")
+def users_enable(username: str) -> None:
+    """Enable a disabled user (tokens issued before the disable stay invalid)."""
+    run_with_services(lambda s: s.auth.update_user(username, disabled=False))
+    console.print(f"enabled user [bold]{username}[/bold]")
+
+
+@users_app.command("delete")
+def users_delete(
+    username: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Delete a user and their API keys."""
+    if not yes:
+        typer.confirm(f"delete user {username} and their API keys?", abort=True)
+    run_with_services(lambda s: s.auth.delete_user(username))
+    console.print(f"deleted user [bold]{username}[/bold]")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: str,
+    password: Annotated[str, typer.Option(prompt="New password", hide_input=True, confirmation_prompt=True,
+                                          help="Prompted for when not given")],
+) -> None:
+    """Set a user's password (local mode: no current password needed); ends their older tokens."""
+
+    async def change(s: Services) -> None:
+        user = await s.auth.users.by_username(username)
+        await s.auth.change_password(user.id, None, password)
+
+    run_with_services(change)
+    console.print(f"password changed for [bold]{username}[/bold]")
+# --- end trust (#17)
+
+
 @keys_app.command("create")
 def keys_create(
     scope: Annotated[list[str], typer.Option(help="Scope to grant; repeat the option")],

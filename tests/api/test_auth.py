@@ -159,7 +159,8 @@ async def test_password_flow_and_jwt_checks(app: FastAPI, anon: httpx.AsyncClien
     r = await anon.post("/api/v1/users", headers=admin_headers,
                         json={"username": "alice", "password": "correct horse battery",
                               "scopes": ["predict"]})
-    assert r.status_code == 201 and set(r.json()) == {"id", "username", "role", "scopes", "created_at"}
+    assert r.status_code == 201 and set(r.json()) == {"id", "username", "role", "scopes", "created_at",
+                                                   "disabled"}
     r = await anon.post("/api/v1/auth/token", data={"username": "alice", "password": "correct horse battery"})
     assert r.status_code == 200, r.text
     body = r.json()

@@ -141,6 +141,11 @@ class KeyService:
             await session.commit()
         self._cache.pop(key_id, None)
 
+    def forget_owner(self, owner_id: str) -> None:
+        """Drop the cached rows of a user's keys (disabled or deleted: effective at once here)."""
+        for key_id in [k for k, e in self._cache.items() if e.principal and e.principal.owner == owner_id]:
+            del self._cache[key_id]
+
     # --- hot path
     async def verify(self, presented: str) -> Principal:
         # a key that verified before skips the format check and the hash (2 us of a request);

@@ -15,7 +15,8 @@ from modelport.security.principal import ANONYMOUS, Principal
 from modelport.security.scopes import normalize
 from modelport.security.secret import load_secret
 from modelport.security.tokens import TokenService
-from modelport.security.users import UserService
+from modelport.security.users import UserInfo, UserService
+from modelport.security.userstate import UserStates
 from modelport.settings import Settings
 from modelport.storage.engine import SessionFactory
 
@@ -30,6 +31,7 @@ class AuthService:
         self.users = UserService(sessions)
         self.keys = KeyService(sessions, cache_ttl=settings.key_cache_ttl_s)
         self.tokens = TokenService(settings.token_ttl_s)
+        self.user_states = UserStates(sessions, ttl=settings.key_cache_ttl_s)
 
     def start(self) -> None:
         """Load (or, embedded, generate) the secret key; refuses an unsafe configuration."""
@@ -47,6 +49,8 @@ class AuthService:
         if api_key is not None and authorization is not None:
             raise Unauthorized("send one credential: either Authorization or X-API-Key")
         credential = api_key
+        if api_key is not None and not apikeys.looks_like_key(api_key):
+            raise Unauthorized("X-API-Key takes an API key (mp_...); send a token as 'Authorization: Bearer'")
         if credential is None and authorization is not None:
             scheme, _, value = authorization.partition(" ")
             if scheme.lower() != "bearer" or not value.strip():
@@ -59,6 +63,7 @@ class AuthService:
         if apikeys.looks_like_key(credential):
             return await self.keys.verify(credential)
         claims = self.tokens.decode(credential)
+        await self.user_states.check(claims)  # the user still exists, is enabled, same version
         return Principal(id=f"user:{claims.subject}", kind="user", scopes=claims.scopes, owner=claims.owner)
 
     async def login(self, username: str, password: str, scope: str = "") -> tuple[str, int, list[str]]:
@@ -68,5 +73,26 @@ class AuthService:
         wanted = normalize(scope.split()) if scope.strip() else held
         if "admin" not in held and not wanted <= held:
             raise Unauthorized("requested scope not granted to this user")
-        token, ttl = self.tokens.issue(user.username, user.id, wanted)
+        token, ttl = self.tokens.issue(user.username, user.id, wanted, user.token_version)
         return token, ttl, sorted(wanted)
+
+    # --- user lifecycle (#17): the change, then this replica's caches forget the user
+    async def update_user(self, username: str, *, disabled: bool | None = None,
+                          scopes: list[str] | None = None) -> UserInfo:
+        user = await self.users.update(username, disabled=disabled, scopes=scopes)
+        self._forget(user.id)
+        return user
+
+    async def delete_user(self, username: str) -> UserInfo:
+        user = await self.users.delete(username)
+        self._forget(user.id)
+        return user
+
+    async def change_password(self, user_id: str, current: str | None, new: str) -> UserInfo:
+        user = await self.users.change_password(user_id, current, new)
+        self._forget(user.id)
+        return user
+
+    def _forget(self, user_id: str) -> None:
+        self.user_states.forget(user_id)
+        self.keys.forget_owner(user_id)

@@ -25,6 +25,7 @@ class TokenClaims:
     scopes: frozenset[str]
     owner: str
     expires_at: float
+    version: int = 0  # the user's token version when issued (``ver``; absent in older tokens)
 
 
 class TokenService:
@@ -45,10 +46,10 @@ class TokenService:
             raise RuntimeError("token service used before the secret key was loaded")
         return self._secret
 
-    def issue(self, subject: str, owner: str, scopes: frozenset[str]) -> tuple[str, int]:
+    def issue(self, subject: str, owner: str, scopes: frozenset[str], version: int = 0) -> tuple[str, int]:
         now = int(time.time())
         claims = {
-            "sub": subject, "uid": owner, "scope": " ".join(sorted(scopes)),
+            "sub": subject, "uid": owner, "scope": " ".join(sorted(scopes)), "ver": version,
             "iat": now, "exp": now + self.ttl_s, "jti": secrets.token_hex(12), "iss": ISSUER,
         }
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM), self.ttl_s
@@ -77,7 +78,9 @@ class TokenService:
             raise Unauthorized("invalid token") from None
         scope = claims.get("scope", "")
         owner = claims.get("uid")
-        if not isinstance(scope, str) or not isinstance(owner, str) or not isinstance(claims["sub"], str):
+        version = claims.get("ver", 0)
+        if (not isinstance(scope, str) or not isinstance(owner, str) or not isinstance(claims["sub"], str)
+                or type(version) is not int):
             raise Unauthorized("invalid token")
         return TokenClaims(subject=claims["sub"], scopes=frozenset(scope.split()), owner=owner,
-                           expires_at=float(claims["exp"]))
+                           expires_at=float(claims["exp"]), version=version)
