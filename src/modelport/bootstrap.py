@@ -28,6 +28,7 @@ from modelport.security.service import AuthService
 from modelport.settings import Settings
 from modelport.storage import migrate
 from modelport.storage.engine import SessionFactory, make_engine, make_session_factory
+from modelport.storage.health import DatabaseHealth, engine_options
 from modelport.tracking.service import Tracking, build_tracking
 
 log = logging.getLogger(__name__)
@@ -121,10 +122,11 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
                    tracing: Tracing | None = None) -> Services:
     metrics = metrics or Metrics()
     tracing = tracing or tracing_from_env()
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url, **engine_options(settings))
+    health = DatabaseHealth(settings.db_lookup_timeout_s, settings.db_outage_grace_s)  # trust (#17)
     sessions = make_session_factory(engine)
     store = make_store(settings.artifact_url, settings.artifacts_dir)
-    registry = ModelRegistry(sessions, store, cache_ttl=settings.registry_cache_ttl_s)
+    registry = ModelRegistry(sessions, store, cache_ttl=settings.registry_cache_ttl_s, health=health)
     manager = ModelManager(
         store, metrics, threads=settings.model_threads, max_queue=settings.max_queue,
         max_loaded=settings.max_loaded_models, allow_pickle=settings.allow_pickle,
@@ -151,5 +153,5 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
         settings=settings, engine=engine, sessions=sessions, store=store, metrics=metrics,
         registry=registry, manager=manager, models=models, inference=inference,
         tracking=tracking, cache=cache, tracing=tracing, search=search, datasets=datasets, jobs=jobs,
-        auth=AuthService(settings, sessions), limiter=RateLimiter(settings.redis_url),
+        auth=AuthService(settings, sessions, health), limiter=RateLimiter(settings.redis_url),
     )

@@ -115,6 +115,14 @@ class Settings(BaseSettings):
         description="write each prediction's log row to $MODELPORT_HOME/journal before answering",
     )
     log_journal_fsync_s: float = Field(default=0.1, gt=0, description="journal fsync interval")
+    db_connect_timeout_s: float = Field(default=0.5, gt=0, description="PostgreSQL connect timeout")
+    db_command_timeout_s: float = Field(
+        default=30.0, gt=0, description="PostgreSQL statement timeout (bounds a query a hung server holds)")
+    db_lookup_timeout_s: float = Field(
+        default=0.25, gt=0, description="how long a request waits for a credential or registry lookup")
+    db_outage_grace_s: float = Field(
+        default=60.0, ge=0,
+        description="how long cached credentials and models answer while the database is down")
     # --- end trust (#17)
 
     @property

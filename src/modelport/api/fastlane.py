@@ -38,6 +38,7 @@ from modelport.api.schemas import BatchPredictRequest, PredictRequest
 from modelport.errors import Forbidden, ModelportError
 from modelport.http1 import WHOLE_RESPONSE
 from modelport.observability.context import principal_var, request_id_var
+from modelport.storage.health import is_unreachable
 
 if TYPE_CHECKING:
     from modelport.bootstrap import Services
@@ -178,6 +179,8 @@ class _NulFound(Exception):
 
 
 def _status_of(exc: Exception) -> int:
+    if is_unreachable(exc):
+        return 503
     if isinstance(exc, _NulFound):
         return 400
     if isinstance(exc, ModelportError):

@@ -25,7 +25,7 @@ from modelport.errors import InvalidInput, ModelportError
 from modelport.observability.context import new_request_id, request_id_var
 from modelport.oip import codec, dataplane
 from modelport.oip.auth import authenticate_metadata
-from modelport.oip.errors import grpc_code, log_server_error, public_message
+from modelport.oip.errors import as_domain_error, grpc_code, log_server_error, public_message
 from modelport.oip.generated import grpc_service_pb2 as pb
 from modelport.oip.generated import grpc_service_pb2_grpc as pb_grpc
 from modelport.oip.nul import refuse_nul, refuse_nul_metadata
@@ -124,7 +124,8 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
             return await work(principal)
         except grpc.aio.AbortError:
             raise
-        except Exception as exc:
+        except Exception as failure:
+            exc = as_domain_error(failure)
             log_server_error(exc)
             code = grpc_code(exc) if isinstance(exc, ModelportError) else grpc.StatusCode.INTERNAL
             await context.abort(code, public_message(exc))

@@ -19,19 +19,21 @@ from modelport.security.users import UserInfo, UserService
 from modelport.security.userstate import UserStates
 from modelport.settings import Settings
 from modelport.storage.engine import SessionFactory
+from modelport.storage.health import DatabaseHealth
 
 log = logging.getLogger(__name__)
 MAX_CREDENTIAL = 4096
 
 
 class AuthService:
-    def __init__(self, settings: Settings, sessions: SessionFactory) -> None:
+    def __init__(self, settings: Settings, sessions: SessionFactory,
+                 health: DatabaseHealth | None = None) -> None:
         self.settings = settings
         self.enabled = settings.auth == "enabled"
         self.users = UserService(sessions)
-        self.keys = KeyService(sessions, cache_ttl=settings.key_cache_ttl_s)
+        self.keys = KeyService(sessions, cache_ttl=settings.key_cache_ttl_s, health=health)
         self.tokens = TokenService(settings.token_ttl_s)
-        self.user_states = UserStates(sessions, ttl=settings.key_cache_ttl_s)
+        self.user_states = UserStates(sessions, ttl=settings.key_cache_ttl_s, health=health)
 
     def start(self) -> None:
         """Load (or, embedded, generate) the secret key; refuses an unsafe configuration."""

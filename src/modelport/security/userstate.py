@@ -20,6 +20,7 @@ from modelport.errors import Unauthorized
 from modelport.security.tables import UserRow
 from modelport.security.tokens import TokenClaims
 from modelport.storage.engine import SessionFactory
+from modelport.storage.health import DatabaseHealth
 
 MAX_CACHED = 10_000
 
@@ -33,17 +34,19 @@ class UserState:
 
 
 class UserStates:
-    def __init__(self, sessions: SessionFactory, ttl: float = 5.0) -> None:
+    def __init__(self, sessions: SessionFactory, ttl: float = 5.0,
+                 health: DatabaseHealth | None = None) -> None:
         self.sessions = sessions
         self.ttl = ttl
+        self.health = health or DatabaseHealth()
         self._cache: dict[str, UserState] = {}
-        self._inflight: dict[str, asyncio.Future[UserState]] = {}
+        self._inflight: dict[str, tuple[float, asyncio.Future[UserState]]] = {}
 
     async def check(self, claims: TokenClaims) -> None:
         """Raise Unauthorized unless the token's user exists, is enabled and at its version."""
         state = self._cache.get(claims.owner)
         if state is None or time.monotonic() - state.fetched > self.ttl:
-            state = await self._load(claims.owner)
+            state = await self._load(claims.owner, state)
         if not state.exists:
             raise Unauthorized("invalid token")
         if state.disabled:
@@ -55,21 +58,26 @@ class UserStates:
         """Drop a user's cached state (this replica sees a change at once)."""
         self._cache.pop(user_id, None)
 
-    async def _load(self, user_id: str) -> UserState:
-        pending = self._inflight.get(user_id)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[UserState] = asyncio.get_running_loop().create_future()
-        self._inflight[user_id] = future
-        try:
-            state = await self._fetch(user_id)
-            future.set_result(state)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()
-            raise
-        finally:
-            self._inflight.pop(user_id, None)
+    async def _load(self, user_id: str, stale: UserState | None) -> UserState:
+        """One read per user per TTL, shared (a task of its own); the last good state answers
+        during an outage (see modelport.storage.health)."""
+        flight = self._inflight.get(user_id)
+        if flight is None:
+            task = asyncio.get_running_loop().create_task(self._fetch_and_cache(user_id))
+            flight = self._inflight[user_id] = (time.monotonic(), task)
+            task.add_done_callback(lambda t: self._fetched(user_id, t))
+        return await self.health.wait(flight[1], flight[0], stale, stale.fetched if stale else None,
+                                      "token user")
+
+    def _fetched(self, user_id: str, task: asyncio.Future[UserState]) -> None:
+        flight = self._inflight.get(user_id)
+        if flight is not None and flight[1] is task:
+            del self._inflight[user_id]
+        if not task.cancelled():
+            task.exception()
+
+    async def _fetch_and_cache(self, user_id: str) -> UserState:
+        state = await self._fetch(user_id)
         if len(self._cache) >= MAX_CACHED:
             self._cache.pop(next(iter(self._cache)))
         self._cache[user_id] = state
