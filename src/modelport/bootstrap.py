@@ -22,6 +22,7 @@ from modelport.observability.tracing import Tracing, tracing_from_env
 from modelport.ratelimit import RateLimiter
 from modelport.registry.registry import ModelRegistry
 from modelport.registry.store import ArtifactStore, make_store
+from modelport.runtime.archive import archive_options
 from modelport.runtime.manager import ModelManager
 from modelport.search.service import SearchService
 from modelport.security.service import AuthService
@@ -132,6 +133,7 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
         max_loaded=settings.max_loaded_models, allow_pickle=settings.allow_pickle,
         max_batch_size=settings.max_batch_size, max_latency_ms=settings.max_latency_ms,
         workers=settings.model_workers,
+        runtime_options=archive_options(settings),  # trust (#17): archives unpack under home
     )
     models = ModelService(
         registry, manager, tmp_dir=settings.home / "tmp", allow_pickle=settings.allow_pickle,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from modelport.errors import InvalidInput, UnsafeArtifact
 from modelport.registry.manifest import ModelVersionInfo, ServingConfig, Signature
@@ -25,9 +25,11 @@ from modelport.runtime.sklearn import is_skops_file
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 
 
-def _inspect(flavor: str, path: Path, signature: Signature | None, allow_pickle: bool) -> Signature:
+def _inspect(flavor: str, path: Path, signature: Signature | None, allow_pickle: bool,
+             options: dict[str, Any] | None = None) -> Signature:
     """Load the artifact once (in a thread) to prove it works and read its signature."""
-    runtime: Runtime = runtime_class(flavor)(path, signature, {"allow_pickle": allow_pickle})
+    options = {**(options or {}), "allow_pickle": allow_pickle}
+    runtime: Runtime = runtime_class(flavor)(path, signature, options)
     try:
         runtime.load()
     except (InvalidInput, UnsafeArtifact):
@@ -101,7 +103,8 @@ class ModelService:
             elif suffix not in PICKLE_SUFFIXES:
                 suffix = ".joblib"
         sha256, size = await asyncio.to_thread(file_digest, path)
-        final_signature = await asyncio.to_thread(_inspect, flavor, path, signature, self.allow_pickle)
+        final_signature = await asyncio.to_thread(_inspect, flavor, path, signature, self.allow_pickle,
+                                                  self.manager.runtime_options)
         info = await self.registry.add_version(
             name, flavor, path, suffix, sha256, size, final_signature, description=description,
             tags=tags, metrics=metrics, config=config, job_id=job_id,

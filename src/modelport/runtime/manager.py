@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from modelport.core.types import TensorDict
 from modelport.errors import ArtifactIntegrityError, ModelportError, Unavailable
@@ -63,14 +64,16 @@ class LoadedModel:
                 self.drained.set()
 
 
-def load_runtime(info: ModelVersionInfo, path: Path, allow_pickle: bool, *, load: bool = True) -> Runtime:
+def load_runtime(info: ModelVersionInfo, path: Path, allow_pickle: bool, *, load: bool = True,
+                 options: dict[str, Any] | None = None) -> Runtime:
     """Verify the checksum, then load and warm up (unless workers will); runs in a thread."""
     actual = sha256_file(path)
     if actual != info.sha256:
         raise ArtifactIntegrityError(
             f"artifact of {info.name} v{info.version} fails its sha256 check; refusing to load"
         )
-    runtime = runtime_class(info.flavor)(path, info.signature, {"allow_pickle": allow_pickle})
+    options = {**(options or {}), "allow_pickle": allow_pickle}
+    runtime = runtime_class(info.flavor)(path, info.signature, options)
     if load:
         runtime.load()
         runtime.warmup()
@@ -80,8 +83,11 @@ def load_runtime(info: ModelVersionInfo, path: Path, allow_pickle: bool, *, load
 class ModelManager:
     def __init__(self, store: ArtifactStore, metrics: Metrics, *, threads: int = 2,
                  max_queue: int = 2048, max_loaded: int = 32, allow_pickle: bool = False,
-                 max_batch_size: int = 64, max_latency_ms: float = 5.0, workers: int = 0) -> None:
+                 max_batch_size: int = 64, max_latency_ms: float = 5.0, workers: int = 0,
+                 runtime_options: dict[str, Any] | None = None) -> None:
         self.store = store
+        #: options every runtime gets (where archives unpack, their size cap; see runtime/archive.py)
+        self.runtime_options = runtime_options or {}
         self.metrics = metrics
         self.max_queue = max_queue
         self.max_batch_size = max_batch_size
@@ -123,7 +129,7 @@ class ModelManager:
             try:
                 runtime = await asyncio.get_running_loop().run_in_executor(
                     self.pool, functools.partial(load_runtime, info, path, self.allow_pickle,
-                                                 load=workers == 0)
+                                                 load=workers == 0, options=self.runtime_options)
                 )
                 runner = await self._runner(info, runtime, workers)
             except ModelportError:
