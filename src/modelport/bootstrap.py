@@ -116,6 +116,7 @@ class Services:
             await self.cache.close()
         self.tracing.shutdown()
         await self.limiter.close()
+        await self.auth.close()  # trust (#17): its background lookups use the engine
         await self.engine.dispose()
 
 

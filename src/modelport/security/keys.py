@@ -15,6 +15,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select, update
@@ -144,6 +145,10 @@ class KeyService:
             )
             await session.commit()
         self._cache.pop(key_id, None)
+
+    def pending(self) -> tuple[asyncio.Future[Any], ...]:
+        """Background work still running (last-use touches, lookups): awaited at shutdown."""
+        return (*self._touches, *(task for _, task in self._inflight.values()))
 
     def forget_owner(self, owner_id: str) -> None:
         """Drop the cached rows of a user's keys (disabled or deleted: effective at once here)."""

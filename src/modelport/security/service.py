@@ -6,6 +6,7 @@ Bearer`` or ``X-API-Key``) into a :class:`Principal`; ``login`` runs the OAuth2 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from modelport.errors import Unauthorized
@@ -43,6 +44,14 @@ class AuthService:
             log.warning("AUTHENTICATION IS DISABLED (MODELPORT_AUTH=disabled): anyone who can reach "
                         "this server can predict, upload models and manage keys. Local use only.")
             log.warning("!" * 72)
+
+    async def close(self) -> None:
+        """Let background lookups and last-use touches finish (briefly) before the engine goes."""
+        pending = [*self.keys.pending(), *self.user_states.pending()]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=2.0)
+            for task in late:
+                task.cancel()
 
     async def resolve(self, authorization: str | None, api_key: str | None) -> Principal:
         """The principal of a request, or :class:`Unauthorized` (401 with WWW-Authenticate)."""

@@ -54,6 +54,9 @@ class UserStates:
         if state.version != claims.version:
             raise Unauthorized("token revoked: sign in again")
 
+    def pending(self) -> list[asyncio.Future[UserState]]:
+        return [task for _, task in self._inflight.values()]
+
     def forget(self, user_id: str) -> None:
         """Drop a user's cached state (this replica sees a change at once)."""
         self._cache.pop(user_id, None)

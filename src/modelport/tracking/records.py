@@ -35,8 +35,10 @@ _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 COLUMNS: tuple[str, ...] = (
     "request_id", "ts", "model", "version", "alias", "principal", "protocol", "status",
     "error_code", "rows", "latency_ms", "cached", "inputs", "inputs_hash", "inputs_truncated",
-    "outputs", "trace_id",
+    "outputs", "trace_id", "prompt_tokens", "completion_tokens", "finish_reason",
 )
+#: columns added later: a spill or journal line written before them reads back as None
+_LATER = frozenset(("prompt_tokens", "completion_tokens", "finish_reason"))
 Row = tuple[Any, ...]
 
 
@@ -59,6 +61,9 @@ class PredictionRecord:
     capture_max_bytes: int
     trace_id: str | None = None
     span: SpanContext | None = None  # linked from the writer's flush span
+    prompt_tokens: int | None = None  # generations only
+    completion_tokens: int | None = None
+    finish_reason: str | None = None
 
 
 def now() -> datetime:
@@ -152,6 +157,9 @@ def encode_row(record: PredictionRecord, stamp: Callable[[datetime], Any] = _sam
         truncated,
         outputs_json,
         record.trace_id,
+        record.prompt_tokens,
+        record.completion_tokens,
+        _clip(record.finish_reason, 16),
     )
 
 
@@ -175,4 +183,4 @@ def row_from_json(line: bytes) -> Row:
     obj: dict[str, Any] = orjson.loads(line)
     ts = datetime.fromisoformat(obj["ts"].replace("Z", "+00:00"))
     obj["ts"] = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-    return tuple(obj[c] for c in COLUMNS)
+    return tuple(obj.get(c) if c in _LATER else obj[c] for c in COLUMNS)

@@ -15,7 +15,7 @@ from modelport.tracking.records import PredictionRecord
 
 #: column widths of the ``predictions`` table (migration 0003)
 WIDTHS = {"request_id": 128, "model": 128, "alias": 64, "principal": 128, "protocol": 16,
-          "error_code": 64, "trace_id": 32}
+          "error_code": 64, "trace_id": 32, "finish_reason": 16}
 
 
 def storable_text(value: str, width: int | None = None) -> str:

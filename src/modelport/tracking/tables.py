@@ -59,6 +59,10 @@ class PredictionRow(Base):
     inputs_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
     outputs: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON text
     trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # generations (chat completions): token counts and why it stopped (migration 0007_trust)
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    finish_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class FeedbackRow(Base):

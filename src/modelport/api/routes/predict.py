@@ -25,7 +25,7 @@ from modelport.api.fastbody import openapi_body, parse_rows
 from modelport.api.responses import dumps
 from modelport.api.schemas import BatchPredictRequest, PredictRequest, PredictResponse
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict
-from modelport.errors import InvalidInput, UnsupportedMediaType
+from modelport.errors import InvalidInput, ModelportError, UnsupportedMediaType
 from modelport.observability.context import current_request_id
 
 router = APIRouter(prefix="/api/v1/models", tags=["predict"])
@@ -83,7 +83,13 @@ async def run_predict(services: Any, name: str, rows: list[Any] | np.ndarray[Any
     both edges answer the same bytes. ``receive`` is watched for the client going away.
     """
     deadline = request_deadline(timeout_header, services.settings.request_timeout)
-    info = await services.inference.resolve(name, version)
+    try:
+        info = await services.inference.resolve(name, version)
+    except ModelportError as exc:  # logged like any failed prediction
+        services.inference.record_failure(InferenceRequest(
+            model=name, version=version, inputs={}, request_id=current_request_id(), protocol="rest",
+            principal=principal.id), exc.code)
+        raise
     inference = InferenceRequest(
         model=name, version=version, inputs=rows_to_inputs(rows, info.signature.inputs[0].name),
         request_id=current_request_id(), protocol="rest", principal=principal.id, deadline=deadline,
