@@ -62,3 +62,10 @@ def test_grpc_metadata_and_fields_with_nul_are_invalid() -> None:
                     name="x", parameters={"p": pb.InferParameter(string_param="\x00")})])):
         with pytest.raises(InvalidInput):
             refuse_nul(bad)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/models/iris%2Fx/predict",
+                                  "/api/v1/models/iris%2f..%2fdigits/predict", "/v2/models/iris%2F1/infer"])
+async def test_an_encoded_slash_in_a_path_segment_is_refused(client: httpx.AsyncClient, path: str) -> None:
+    r = await client.post(path, json={"features": [5.1, 3.5, 1.4, 0.2]})
+    assert r.status_code == 400 and "%2F" in r.json()["detail"]

@@ -73,7 +73,8 @@ class FastLane:
         path: str = scope["path"]
         if not path.startswith(PREFIX) or (match := _PATH.fullmatch(path)) is None:
             return None
-        if b"%00" in scope.get("raw_path", b"") or scope["query_string"]:
+        raw_path = scope.get("raw_path") or b""
+        if b"%00" in raw_path or (b"%2f" in raw_path or b"%2F" in raw_path) or scope["query_string"]:
             return None
         headers: dict[bytes, bytes] = {}
         for key, value in scope["headers"]:

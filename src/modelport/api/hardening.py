@@ -21,6 +21,7 @@ from modelport.api.problems import problem
 from modelport.settings import Settings
 
 NUL_DETAIL = "NUL characters are not allowed in strings"
+SLASH_DETAIL = "an encoded '/' (%2F) is not allowed in a path segment"
 API_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -123,8 +124,12 @@ class HardeningMiddleware:
                 message["headers"] = [*message.get("headers", []), *headers, *extra]
             await send(message)
 
-        if "\x00" in path or b"%00" in scope.get("raw_path", b"") or b"%00" in scope["query_string"]:
+        raw_path: bytes = scope.get("raw_path") or b""
+        if "\x00" in path or b"%00" in raw_path or b"%00" in scope["query_string"]:
             await problem(400, "Bad Request", NUL_DETAIL, code="invalid_input")(scope, receive, send_secure)
+            return
+        if (b"%2f" in raw_path or b"%2F" in raw_path):  # decoded, it would be read as a separator
+            await problem(400, "Bad Request", SLASH_DETAIL, code="invalid_input")(scope, receive, send_secure)
             return
         kind = _content_kind(scope) if scope["method"] in ("POST", "PUT", "PATCH") else None
         if kind == _TWO_TYPES:
