@@ -13,11 +13,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.types import Receive, Scope, Send
 
 from modelport import __version__
 from modelport.api import problems
-from modelport.api.fastlane import FastLane
 from modelport.api.hardening import HardeningMiddleware, check_cors
 from modelport.api.middleware import RequestContextMiddleware, RequestObserver
 from modelport.api.routes import (
@@ -35,11 +33,16 @@ from modelport.api.routes import (
     usage,
 )
 from modelport.bootstrap import Services, build_services
+from modelport.core.gate import Gate
 from modelport.observability.tracing import TracingMiddleware
+from modelport.oip import errors as oip_errors
 from modelport.oip import rest as oip_rest
 from modelport.oip.grpc import start_grpc_server
+from modelport.openai import errors as openai_errors
 from modelport.settings import Settings
 from modelport.shutdown import mark_draining_on_signal
+from modelport.web.deadline import INFERENCE_PATHS, DeadlineMiddleware
+from modelport.web.gate import GateMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -78,24 +81,6 @@ def settle_heap(gen0_threshold: int) -> None:
     gc.set_threshold(gen0_threshold, gen1, gen2)
 
 
-class ModelportAPI(FastAPI):
-    """FastAPI with the prediction fast lane in front (see :mod:`modelport.api.fastlane`).
-
-    Dependency overrides (tests acting as some principal) apply to FastAPI routes only, so
-    while any is set every request takes the full app.
-    """
-
-    lane: FastLane | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        lane = self.lane
-        if (lane is not None and scope["type"] == "http" and not self.dependency_overrides
-                and (claim := lane.claim(scope)) is not None):
-            await lane(scope, receive, send, claim)
-            return
-        await super().__call__(scope, receive, send)
-
-
 def create_app(settings: Settings | None = None, *, services: Services | None = None,
                freeze_gc: bool = False) -> FastAPI:
     """``freeze_gc``: the serving process (not tests, which build many apps) tunes the garbage
@@ -125,29 +110,38 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 await grpc_server.stop(settings.shutdown_grace_s)
             await services.close()
 
-    app = ModelportAPI(
+    app = FastAPI(
         title="modelport",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
         # off unless asked for: it looks up the OpenTelemetry providers on every request
         telemetry=None if settings.fastapi_telemetry else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
     problems.install(app)
     # predict first: routes are matched in order, and predictions are the hot path
+    # body limits per router, not app-wide: FastAPI's app-wide limit runs before every middleware,
+    # and the gate must refuse an unknown caller before anything looks at the body (#16)
+    limit = settings.max_body_bytes
     for router in (predict.router, health.router, models.router, predictions.router,
                    monitoring.router, usage.router, oip_rest.router, auth.router):
-        app.include_router(router)
+        app.include_router(router, max_body_size=limit)
     for router in (text.router, files.router, collections.router):
-        app.include_router(router)
+        app.include_router(router, max_body_size=limit)
     from modelport.openai.routes import router as openai_router
 
-    app.include_router(openai_router)
+    app.include_router(openai_router, max_body_size=limit)
     app.include_router(models.upload_router, max_body_size=settings.max_upload_bytes)
-    app.include_router(jobs.router)
+    app.include_router(jobs.router, max_body_size=limit)
     app.include_router(datasets.router, max_body_size=settings.max_upload_bytes)
+    # innermost first: deadlines around the routes, then the gate (#16)
+    renderers = [("/v2", oip_errors.error_response), ("/v1/", openai_errors.error_response)]
+    app.add_middleware(DeadlineMiddleware, default_timeout=settings.request_timeout, paths=INFERENCE_PATHS,
+                       default=problems.error_response, renderers=renderers)
+    # callers are admitted from the headers before any route reads the body (#16)
+    app.add_middleware(GateMiddleware, gate=Gate(services), default=problems.error_response,
+                       renderers=renderers)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins,
@@ -158,9 +152,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                             "RateLimit-Reset"],
         )
     app.add_middleware(HardeningMiddleware)
-    observer = RequestObserver(services.metrics)
-    app.add_middleware(RequestContextMiddleware, observer=observer)
-    if settings.fast_lane:
-        app.lane = FastLane(services, observer)
+    app.add_middleware(RequestContextMiddleware, observer=RequestObserver(services.metrics))
     app.add_middleware(TracingMiddleware, tracing=services.tracing)  # outermost: spans the request
     return app

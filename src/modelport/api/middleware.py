@@ -6,23 +6,16 @@ buffer streamed responses.
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelport.observability import logging as logs
-from modelport.observability.context import new_request_id, principal_var, request_id_var
+from modelport.observability.context import principal_var, request_id_from, request_id_var
 from modelport.observability.metrics import Metrics
 
-_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNTRACKED_PREFIXES = ("/health", "/metrics")
-
-
-def request_id_from(incoming: str) -> str:
-    """The client's ``X-Request-ID`` when it is a sane token, else a fresh one."""
-    return incoming if incoming and _VALID_ID.match(incoming) else new_request_id()
 
 
 class RequestObserver:

@@ -19,6 +19,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanContext, Tracer
 
 from modelport.cache import PredictionCache, cache_key
+from modelport.core.calls import call_deadline
 from modelport.core.streaming import TokenStream
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict, batch_rows
 from modelport.core.validation import validate_inputs
@@ -62,7 +63,8 @@ class InferenceService:
 
     async def infer(self, request: InferenceRequest) -> InferenceResponse:
         started = time.perf_counter()
-        deadline = request.deadline or time.monotonic() + self.request_timeout
+        # the edge's deadline: on the request, else the call's (#16), else the server default
+        deadline = request.deadline or call_deadline() or time.monotonic() + self.request_timeout
         info: ModelVersionInfo | None = None
         cached = False
         try:

@@ -10,7 +10,6 @@ typed field, e.g. FP16). Errors become gRPC status codes through :mod:`modelport
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -18,20 +17,20 @@ from typing import Any, TypeVar
 
 import grpc
 
-from modelport.api.deps import Principal
 from modelport.bootstrap import Services
+from modelport.core.gate import Gate
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict
 from modelport.errors import InvalidInput, ModelportError
-from modelport.observability.context import new_request_id, request_id_var
+from modelport.observability.context import new_request_id, request_id_from, request_id_var
 from modelport.oip import codec, dataplane
 from modelport.oip.auth import authenticate_metadata
 from modelport.oip.errors import grpc_code, log_server_error, public_message
 from modelport.oip.generated import grpc_service_pb2 as pb
 from modelport.oip.generated import grpc_service_pb2_grpc as pb_grpc
+from modelport.security.principal import Principal
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 # ------------------------------------------------------------------------------ translation
@@ -101,8 +100,8 @@ def _metadata_response(meta: dataplane.ModelMetadata) -> pb.ModelMetadataRespons
 
 def _request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str:
     for key, value in context.invocation_metadata() or ():
-        if key == "x-request-id" and isinstance(value, str) and _VALID_ID.match(value):
-            return value
+        if key == "x-request-id" and isinstance(value, str):
+            return request_id_from(value)
     return new_request_id()
 
 
@@ -110,6 +109,7 @@ def _request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str:
 class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.gate = Gate(services)
 
     async def _call(self, context: grpc.aio.ServicerContext[Any, Any], scope: str | None,
                     work: Callable[[Principal | None], Awaitable[T]]) -> T:
@@ -118,7 +118,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         try:
             principal = None
             if scope is not None:
-                principal = await authenticate_metadata(self.services, context.invocation_metadata(), scope)
+                principal = await authenticate_metadata(self.gate, context.invocation_metadata(), scope)
             return await work(principal)
         except grpc.aio.AbortError:
             raise

@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from pydantic import ValidationError
 
-from modelport.api.deps import Principal, ServicesDep, require
+from modelport.api.deps import ReadDep, ServicesDep, WriteDep
 from modelport.api.schemas import AliasRequest, ModelDetail, ModelSummary, VersionOut
 from modelport.errors import InvalidInput
 from modelport.registry.manifest import ServingConfig, Signature
@@ -16,8 +16,6 @@ from modelport.registry.manifest import ServingConfig, Signature
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
 # Uploads get their own router so the app can give them the larger MODELPORT_MAX_UPLOAD_BYTES limit.
 upload_router = APIRouter(prefix="/api/v1/models", tags=["models"])
-ReadDep = Annotated[Principal, require("models:read")]
-WriteDep = Annotated[Principal, require("models:write")]
 
 
 def _json_field(raw: str | None, field: str) -> object:

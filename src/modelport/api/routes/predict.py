@@ -1,35 +1,27 @@
 """``/api/v1`` prediction routes: translate JSON rows to the canonical request and back.
 
-The body is parsed by :mod:`modelport.api.fastbody` (orjson into numpy; the pydantic models
-still define the OpenAPI schema and the 422 errors). Each request carries a deadline and is
-cancelled, rows and all, if its client disconnects (:mod:`modelport.api.control`).
-
-Most requests to these two routes never reach FastAPI: :mod:`modelport.api.fastlane` answers
-them in pure ASGI with the same steps (and :func:`run_predict`). The routes here document the
-API and serve the requests the lane hands over (tracing, CORS, unusual bodies).
+Ordinary routes in the one middleware stack: the gate admitted the caller before the body was
+read (:mod:`modelport.web.gate`), the pydantic models parse the body (422 names the field).
+Each request carries a deadline and is cancelled, rows and all, if its client disconnects
+(:mod:`modelport.web.deadline`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, Request
-from fastapi._body_limit import get_body_limit_error
+from fastapi import APIRouter, Request
 from starlette.responses import Response
-from starlette.types import Receive
 
-from modelport.api.control import TIMEOUT_HEADER, request_deadline, until_disconnect
-from modelport.api.deps import Principal, require
-from modelport.api.fastbody import openapi_body, parse_rows
-from modelport.api.responses import dumps
+from modelport.api.deps import PredictDep, Principal
 from modelport.api.schemas import BatchPredictRequest, PredictRequest, PredictResponse
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict
 from modelport.errors import InvalidInput
 from modelport.observability.context import current_request_id
+from modelport.web.responses import dumps
 
 router = APIRouter(prefix="/api/v1/models", tags=["predict"])
-PredictDep = Annotated[Principal, require("predict")]
 
 
 def rows_to_inputs(rows: list[Any] | np.ndarray[Any, Any], input_name: str) -> TensorDict:
@@ -75,21 +67,18 @@ def use_cache(cache_control: str | None) -> bool:
 
 
 async def run_predict(services: Any, name: str, rows: list[Any] | np.ndarray[Any, Any], version: str | None,
-                      principal: Principal, *, timeout_header: str | None, cache_control: str | None,
-                      receive: Receive) -> bytes:
+                      principal: Principal, *, cache_control: str | None) -> bytes:
     """The route's work once the body is parsed and the caller known; the JSON body it answers.
 
-    Shared by the FastAPI route below and the pure-ASGI lane (:mod:`modelport.api.fastlane`), so
-    both edges answer the same bytes. ``receive`` is watched for the client going away.
+    The deadline and the client's hang-up are the middleware's (:mod:`modelport.web.deadline`).
     """
-    deadline = request_deadline(timeout_header, services.settings.request_timeout)
     info = await services.inference.resolve(name, version)
     inference = InferenceRequest(
         model=name, version=version, inputs=rows_to_inputs(rows, info.signature.inputs[0].name),
-        request_id=current_request_id(), protocol="rest", principal=principal.id, deadline=deadline,
+        request_id=current_request_id(), protocol="rest", principal=principal.id,
         use_cache=use_cache(cache_control), resolved=info,
     )
-    result = await until_disconnect(receive, services.inference.infer(inference))
+    result = await services.inference.infer(inference)
     return dumps(encode(result))
 
 
@@ -97,23 +86,9 @@ async def _predict(request: Request, name: str, rows: list[Any] | np.ndarray[Any
                    version: str | None, principal: Principal) -> Response:
     headers = request.headers
     body = await run_predict(request.app.state.services, name, rows, version, principal,
-                             timeout_header=headers.get(TIMEOUT_HEADER),
-                             cache_control=headers.get("cache-control"), receive=request.receive)
+                             cache_control=headers.get("cache-control"))
     return Response(body, media_type="application/json")
 
-
-async def read_body(request: Request) -> bytes:
-    """The raw body, read before any other dependency (as FastAPI does for a body parameter),
-    so the body-size limit answers 413 however the body arrives."""
-    try:
-        return await request.body()
-    except Exception as exc:
-        if (error := get_body_limit_error(exc)) is not None:
-            raise error from exc
-        raise
-
-
-RawBody = Annotated[bytes, Depends(read_body)]
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "Invalid body"}, 503: {"description": "Overloaded (Retry-After)"},
@@ -122,15 +97,13 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/{name}/predict", response_model=PredictResponse, summary="Predict one row or a few rows",
-             openapi_extra=openapi_body(PredictRequest), responses=_RESPONSES)
-async def predict(name: str, request: Request, raw: RawBody, principal: PredictDep) -> Response:
-    rows, version = parse_rows(raw, PredictRequest, "features", (1, 2))
-    return await _predict(request, name, rows, version, principal)
+             responses=_RESPONSES)
+async def predict(name: str, request: Request, body: PredictRequest, principal: PredictDep) -> Response:
+    return await _predict(request, name, body.features, body.version, principal)
 
 
 @router.post("/{name}/predict/batch", response_model=PredictResponse, summary="Predict a batch of rows",
-             openapi_extra=openapi_body(BatchPredictRequest), responses=_RESPONSES)
-async def predict_batch(name: str, request: Request, raw: RawBody,
+             responses=_RESPONSES)
+async def predict_batch(name: str, request: Request, body: BatchPredictRequest,
                         principal: PredictDep) -> Response:
-    rows, version = parse_rows(raw, BatchPredictRequest, "samples", (2,))
-    return await _predict(request, name, rows, version, principal)
+    return await _predict(request, name, body.samples, body.version, principal)
