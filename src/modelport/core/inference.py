@@ -204,7 +204,11 @@ class InferenceService:
                 )
 
         stream = TokenStream(info, pieces, request_id=request.request_id, on_finish=finished)
-        await stream.prime()
+        try:
+            await stream.prime()
+        except BaseException:  # a failed first token, or the call's deadline or hang-up (#16)
+            stream.cancel()  # stops the model and gives the lease back
+            raise
         return stream
 
     def _count(self, request: InferenceRequest, info: ModelVersionInfo | None, outcome: str) -> None:

@@ -9,6 +9,7 @@ typed field, e.g. FP16). Errors become gRPC status codes through :mod:`modelport
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,9 +19,10 @@ from typing import Any, TypeVar
 import grpc
 
 from modelport.bootstrap import Services
+from modelport.core.calls import CallContext, call_deadline, call_var
 from modelport.core.gate import Gate
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict
-from modelport.errors import InvalidInput, ModelportError
+from modelport.errors import DeadlineExceeded, InvalidInput, ModelportError
 from modelport.observability.context import new_request_id, request_id_from, request_id_var
 from modelport.oip import codec, dataplane
 from modelport.oip.auth import authenticate_metadata
@@ -31,6 +33,8 @@ from modelport.security.principal import Principal
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: a hair after the batcher's own expiry, so queued work is counted as expired there
+DEADLINE_GRACE_S = 0.01
 
 
 # ------------------------------------------------------------------------------ translation
@@ -115,11 +119,20 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                     work: Callable[[Principal | None], Awaitable[T]]) -> T:
         """Authenticate, run, and map any failure to a status code (the one error path)."""
         token = request_id_var.set(_request_id(context))
+        remaining = context.time_remaining()  # the client's deadline, else the server's default
+        timeout = self.services.settings.request_timeout if remaining is None else remaining
+        ctx = CallContext(protocol="grpc", deadline=time.monotonic() + timeout)
+        call_token = call_var.set(ctx)
         try:
             principal = None
             if scope is not None:
                 principal = await authenticate_metadata(self.gate, context.invocation_metadata(), scope)
-            return await work(principal)
+            try:
+                async with asyncio.timeout(timeout + DEADLINE_GRACE_S):
+                    return await work(principal)
+            except TimeoutError:
+                ctx.cancelled.set()
+                raise DeadlineExceeded("request deadline passed; the answer was not ready") from None
         except grpc.aio.AbortError:
             raise
         except Exception as exc:
@@ -128,6 +141,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
             await context.abort(code, public_message(exc))
             raise  # abort raises; this line only satisfies the type checker
         finally:
+            call_var.reset(call_token)
             request_id_var.reset(token)
 
     async def ServerLive(self, request: pb.ServerLiveRequest,
@@ -162,9 +176,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     async def ModelInfer(self, request: pb.ModelInferRequest,
                          context: grpc.aio.ServicerContext[Any, Any]) -> pb.ModelInferResponse:
         async def work(principal: Principal | None) -> pb.ModelInferResponse:
-            remaining = context.time_remaining()  # the client's deadline, if it set one
-            deadline = None if remaining is None else time.monotonic() + remaining
-            return await self._infer(request, principal, request_id_var.get(), deadline)
+            return await self._infer(request, principal, request_id_var.get(), call_deadline())
 
         return await self._call(context, "predict", work)
 

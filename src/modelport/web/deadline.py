@@ -25,7 +25,8 @@ from modelport.web.control import TIMEOUT_HEADER, ClientClosedRequest, request_d
 from modelport.web.gate import CALL_KEY, Renderer, context_from_scope
 
 _TIMEOUT = TIMEOUT_HEADER.encode()
-GRACE_S = 0.002
+GRACE_S = 0.01
+_ANSWERED: Message = {"type": "modelport.answered"}
 
 
 class DeadlineMiddleware:
@@ -55,7 +56,7 @@ class DeadlineMiddleware:
             ctx = state[CALL_KEY] = context_from_scope(scope, "http")
         ctx.deadline = deadline
         body_read = asyncio.Event()
-        started = False
+        started = finished = False
 
         async def receive_tracked() -> Message:
             message = await receive()
@@ -64,14 +65,19 @@ class DeadlineMiddleware:
             return message
 
         async def after_body() -> Message:
-            """The disconnect watcher's ``receive``: it waits until the route has its body."""
+            """The disconnect watcher's ``receive``: it waits until the route has its body, and
+            ignores the end of the connection once the answer is out (the route may still be
+            cleaning up, e.g. closing uploaded files)."""
             await body_read.wait()
-            return await receive()
+            message = await receive()
+            return _ANSWERED if finished else message
 
         async def send_tracked(message: Message) -> None:
-            nonlocal started
+            nonlocal started, finished
             if message["type"] == "http.response.start":
                 started = True
+            elif not message.get("more_body", False):
+                finished = True
             await send(message)
 
         token = call_var.set(ctx)
@@ -81,9 +87,11 @@ class DeadlineMiddleware:
                 await until_disconnect(after_body, self.app(scope, receive_tracked, send_tracked))
         except TimeoutError:
             ctx.cancelled.set()
-            if not started:  # a stream that already began just ends here
+            if not started:
                 error = DeadlineExceeded("request deadline passed; the answer was not ready")
                 await self._render(scope, error)(scope, receive, send)
+            elif not finished:  # a stream that already began ends here (an SSE client sees no [DONE])
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         except ClientClosedRequest as exc:
             ctx.cancelled.set()
             if not started:  # nobody reads it: for the access log and metrics (499)
