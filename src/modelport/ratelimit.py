@@ -13,14 +13,16 @@ import functools
 import logging
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
-from redis.asyncio import ConnectionPool
 
 from modelport.errors import InvalidInput, RateLimited
+
+if TYPE_CHECKING:
+    from redis.asyncio import ConnectionPool
 
 log = logging.getLogger(__name__)
 REDIS_TIMEOUT_S = 0.1
@@ -39,6 +41,7 @@ def parse_rate(value: str) -> RateLimitItem:
 def _redis_storage(url: str) -> tuple[Storage, ConnectionPool[Any]]:
     """``limits``' Redis storage on a connection pool we own (so :meth:`RateLimiter.close` can
     close it through redis-py's public API)."""
+    from redis.asyncio import ConnectionPool
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
 
