@@ -17,8 +17,8 @@ import numpy as np
 
 from modelport.errors import InvalidInput
 from modelport.jobs import estimators
+from modelport.jobs.context import JobContext
 from modelport.jobs.datasets import TARGET, DatasetInfo, numeric, to_matrix
-from modelport.jobs.runner import JobContext
 from modelport.jobs.schemas import TrainRequest
 
 REFERENCE_ROWS = 1000
