@@ -28,6 +28,7 @@ from modelport.api.routes import (
     models,
     monitoring,
     predict,
+    predict_asgi,
     predictions,
     text,
     usage,
@@ -135,6 +136,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(models.upload_router, max_body_size=settings.max_upload_bytes)
     app.include_router(jobs.router, max_body_size=limit)
     app.include_router(datasets.router, max_body_size=settings.max_upload_bytes)
+    # the hot path first, as raw ASGI endpoints inside the same middleware stack (#16)
+    app.router.routes[0:0] = predict_asgi.routes(limit)
     # innermost first: deadlines around the routes, then the gate (#16)
     renderers = [("/v2", oip_errors.error_response), ("/v1/", openai_errors.error_response)]
     app.add_middleware(DeadlineMiddleware, default_timeout=settings.request_timeout, paths=INFERENCE_PATHS,
