@@ -109,6 +109,7 @@ FAKE_FLAVORS = {
     "test-slow": "tests.fixtures.runtimes:SlowRuntime",
     "test-echo": "tests.fixtures.runtimes:EchoLengthRuntime",
     "test-words": "tests.fixtures.runtimes:WordsRuntime",
+    "test-slow-text": "tests.fixtures.runtimes:SlowTextRuntime",  # deadlines (#16)
 }
 
 

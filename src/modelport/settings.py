@@ -39,9 +39,6 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     cors_origins: list[str] = Field(default_factory=list)
     cors_allow_credentials: bool = False
-    fast_lane: bool = Field(
-        default=True, description="answer plain /api/v1 predict requests in pure ASGI (see api/fastlane.py)"
-    )
     gc_threshold: int = Field(
         default=10_000, ge=1,
         description="serving process: net allocations between young-generation GC runs (CPython: 700)",

@@ -48,11 +48,16 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
             for e in exc.errors()[:20]]
 
 
-async def modelport_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ModelportError)
+def error_response(exc: ModelportError) -> Response:
+    """The problem+json answer for a domain error (5xx details go to the log only)."""
     if exc.status >= 500:
         log.error("request failed: %s: %s", exc.code, exc.detail)
     return problem(exc.status, exc.title, exc.public_detail, code=exc.code, headers=exc.headers)
+
+
+async def modelport_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ModelportError)
+    return error_response(exc)
 
 
 async def request_validation_error(_request: Request, exc: Exception) -> Response:

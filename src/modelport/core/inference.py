@@ -20,6 +20,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanContext, Tracer
 
 from modelport.cache import PredictionCache, cache_key
+from modelport.core.calls import call_deadline
 from modelport.core.streaming import TokenStream
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict, batch_rows
 from modelport.core.validation import validate_inputs
@@ -79,7 +80,8 @@ class InferenceService:
 
     async def infer(self, request: InferenceRequest) -> InferenceResponse:
         started = time.perf_counter()
-        deadline = request.deadline or time.monotonic() + self.request_timeout
+        # the edge's deadline: on the request, else the call's (#16), else the server default
+        deadline = request.deadline or call_deadline() or time.monotonic() + self.request_timeout
         info: ModelVersionInfo | None = None
         cached = False
         try:
@@ -235,7 +237,11 @@ class InferenceService:
                 )
 
         stream = TokenStream(info, pieces, request_id=request.request_id, on_finish=finished)
-        await stream.prime()
+        try:
+            await stream.prime()
+        except BaseException:  # a failed first token, or the call's deadline or hang-up (#16)
+            stream.cancel()  # stops the model and gives the lease back
+            raise
         return stream
 
     def _count(self, request: InferenceRequest, info: ModelVersionInfo | None, outcome: str) -> None:

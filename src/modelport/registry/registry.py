@@ -15,7 +15,6 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -319,7 +318,3 @@ class ModelRegistry:
         async with self.sessions() as session:
             total = await session.execute(select(func.count()).select_from(ModelVersionRow))
             return int(total.scalar() or 0)
-
-
-def config_from(data: dict[str, Any] | None) -> ServingConfig:
-    return ServingConfig.model_validate(data or {})
