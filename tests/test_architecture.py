@@ -19,7 +19,6 @@ ROOT = Path(modelport.__file__).parent
 EDGES = ("api", "oip", "openai", "console", "cli")
 #: cycles that another change removes; each entry names the change (delete it when merged)
 KNOWN_CYCLES: set[frozenset[str]] = {
-    frozenset({"modelport.cli", "modelport.cli_jobs"}),  # #16: cli/ becomes a package (helper firsthour)
 }
 
 

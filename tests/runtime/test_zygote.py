@@ -17,7 +17,8 @@ from sklearn.ensemble import RandomForestClassifier
 from bench.worker_memory import measure, train_forest
 from modelport.runtime.registry import FLAVORS
 from modelport.runtime.sklearn import SklearnRuntime
-from modelport.runtime.workers import ProcessRunner, WorkerSpec
+from modelport.runtime.worker_child import WorkerSpec
+from modelport.runtime.workers import ProcessRunner
 from tests.conftest import LiveServer
 from tests.fixtures.parity import register_upload
 

@@ -31,7 +31,8 @@ from modelport.runtime.batching import BatchConfig, Batcher
 from modelport.runtime.executor import Runner, ThreadRunner
 from modelport.runtime.options import runtime_options
 from modelport.runtime.registry import FLAVORS, runtime_class
-from modelport.runtime.workers import ProcessRunner, WorkerSpec
+from modelport.runtime.worker_child import WorkerSpec
+from modelport.runtime.workers import ProcessRunner
 
 log = logging.getLogger(__name__)
 Key = tuple[str, int]

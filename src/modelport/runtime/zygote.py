@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from modelport.errors import ModelError, Unavailable
 
 if TYPE_CHECKING:
-    from modelport.runtime.workers import WorkerSpec
+    from modelport.runtime.worker_child import WorkerSpec
 
 START_TIMEOUT_S = 120.0
 
@@ -63,7 +63,7 @@ class ForkedProcess:
 
 def zygote_main(control: Connection, spec: WorkerSpec) -> None:  # pragma: no cover - child
     """Load the model, then fork a worker for every ``("fork", conn, out_name)`` message."""
-    from modelport.runtime.workers import load_for_worker, serve
+    from modelport.runtime.worker_child import load_for_worker, serve
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
