@@ -23,6 +23,7 @@ import threading
 import time
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelport.errors import ModelError, Unavailable
@@ -49,7 +50,15 @@ class ForkedProcess:
             return False
         except PermissionError:  # the pid was reused by a process we may not signal
             return False
-        return True
+        return not self._zombie()
+
+    def _zombie(self) -> bool:
+        """A dead worker whose zygote died too waits as a zombie until init reaps it (if ever)."""
+        try:
+            stat = Path(f"/proc/{self.pid}/stat").read_text()
+        except OSError:
+            return False
+        return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
