@@ -37,6 +37,16 @@ def describe(policy: Any) -> str | None:
     return ", ".join(parts)
 
 
+def summary(policy: Any) -> str:
+    """A history entry's target in words: the split, ``v3`` for a plain alias, ``removed``."""
+    if not isinstance(policy, dict):
+        return "removed"
+    routes = policy.get("routes")
+    if describe(policy) is None and isinstance(routes, list) and routes and isinstance(routes[0], dict):
+        return f"v{routes[0].get('version')}"
+    return describe(policy) or "removed"
+
+
 async def policies(api: ConsoleAPI, name: str, aliases: list[str]) -> dict[str, str]:
     """Each alias's policy summary (plain aliases, and those the API refuses, left out)."""
     out: dict[str, str] = {}
@@ -57,7 +67,8 @@ async def histories(api: ConsoleAPI, name: str, aliases: list[str]) -> dict[str,
         answer, error = await api.attempt("GET", f"{alias_path(name, alias)}/history",
                                           params={"limit": HISTORY_SHOWN})
         entries = answer if error is None and isinstance(answer, list) else []
-        out[alias] = [e for e in entries[:HISTORY_SHOWN] if isinstance(e, dict)]
+        out[alias] = [{**e, "summary": summary(e.get("to"))} for e in entries[:HISTORY_SHOWN]
+                      if isinstance(e, dict)]
     return out
 
 
