@@ -36,6 +36,7 @@ from modelport.api.routes import (  # traffic control and webhooks (#20)
     text,
     traffic,
     usage,
+    users,
     webhooks,
 )
 from modelport.api.slashes import TrimTrailingSlash
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(jobs.router)
     app.include_router(traffic.router)  # traffic control and webhooks (#20)
     app.include_router(webhooks.router)
+    app.include_router(users.router)  # --- trust (#17)
     app.include_router(datasets.router, max_body_size=settings.max_upload_bytes)
     app.include_router(ner.router)  # (#19)
     # --- console (#22): /ui pages and the offline /docs, /redoc

@@ -15,9 +15,10 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from modelport.bootstrap import Services
-from modelport.errors import Forbidden
+from modelport.errors import Forbidden, RateLimited
 from modelport.observability.context import principal_var
 from modelport.security.principal import ANONYMOUS, Principal
+from modelport.tracking.refused import refused_record
 
 __all__ = ["ANONYMOUS", "Principal", "PrincipalDep", "ServicesDep", "get_principal", "require",
            "require_account", "SCOPE_ATTR"]
@@ -60,8 +61,12 @@ async def resolve_caller(services: Services, authorization: str | None, api_key:
     """
     principal = await services.auth.resolve(authorization, api_key)
     if principal.kind != "anonymous":
-        await services.limiter.hit(principal.rate_limit or services.settings.rate_limit,
-                                   "principal", principal.id)
+        try:
+            await services.limiter.hit(principal.rate_limit or services.settings.rate_limit,
+                                       "principal", principal.id)
+        except RateLimited:  # counted in usage per key (trust, #17)
+            services.tracking.recorder.record(refused_record(principal.id))
+            raise
     principal_var.set(principal.id)
     return principal
 

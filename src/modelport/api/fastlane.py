@@ -36,6 +36,7 @@ from modelport.api.predict_body import parse_predict_body
 from modelport.api.routes.predict import run_predict
 from modelport.errors import Forbidden, ModelportError
 from modelport.observability.context import principal_var, request_id_var
+from modelport.storage.health import is_unreachable
 
 if TYPE_CHECKING:
     from modelport.bootstrap import Services
@@ -67,12 +68,16 @@ class FastLane:
         path: str = scope["path"]
         if not path.startswith(PREFIX) or (match := _PATH.fullmatch(path)) is None:
             return None
-        if b"%00" in scope.get("raw_path", b"") or scope["query_string"]:
+        raw_path = scope.get("raw_path") or b""
+        if b"%00" in raw_path or (b"%2f" in raw_path or b"%2F" in raw_path) or scope["query_string"]:
             return None
         headers: dict[bytes, bytes] = {}
         for key, value in scope["headers"]:
-            if key in _WANTED and key not in headers:
-                headers[key] = value
+            if key in _WANTED:
+                if key not in headers:
+                    headers[key] = value
+                elif key == b"content-type":
+                    return None  # two of them: the full app refuses the request
         if not _HANDOVER.isdisjoint(headers) or (self.cors and b"origin" in headers):
             return None
         ctype = headers.get(b"content-type")
@@ -139,7 +144,7 @@ class FastLane:
         elif isinstance(exc, RequestValidationError):
             response = await problems.request_validation_error(None, exc)  # type: ignore[arg-type]
         else:
-            response = await problems.unhandled_error(None, exc)  # type: ignore[arg-type]
+            response = await problems.unhandled_error(None, exc)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -162,6 +167,8 @@ class _NulFound(Exception):
 
 
 def _status_of(exc: Exception) -> int:
+    if is_unreachable(exc):
+        return 503
     if isinstance(exc, _NulFound):
         return 400
     if isinstance(exc, ModelportError):

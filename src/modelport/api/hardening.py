@@ -5,9 +5,11 @@ Body size limits are FastAPI's own ``max_body_size`` (it counts chunked bodies t
 middleware trusting ``Content-Length`` would not).
 
 NUL bytes in strings are refused with 400 before they reach a route: SQLite stores them but
-PostgreSQL rejects them (a 500 otherwise). Path and query are checked for ``%00``; JSON and
-url-encoded bodies are scanned chunk by chunk as they stream in (``\\u0000`` escapes, ``%00``,
-raw NUL). Multipart bodies carry binary files and are checked field by field by their routes.
+PostgreSQL rejects them (a 500 otherwise). Path and query are checked for ``%00``; every body
+but multipart and binary tensor bodies is scanned chunk by chunk as it streams in (``\\u0000``
+escapes, ``%00`` in url-encoded forms, raw NUL), whatever its declared type: a route may parse
+a ``text/plain`` body as JSON. A request with two Content-Type headers is refused. Multipart
+bodies carry binary files and are checked field by field by their routes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from modelport.api.problems import problem
 from modelport.settings import Settings
 
 NUL_DETAIL = "NUL characters are not allowed in strings"
+SLASH_DETAIL = "an encoded '/' (%2F) is not allowed in a path segment"
 API_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -84,19 +87,28 @@ class NulScanner:
 _BINARY_MARKERS = (b"inference-header-content-length", b"content-encoding")
 
 
+#: a second Content-Type header: which one a parser reads is anyone's guess, so refuse it
+_TWO_TYPES = "two"
+
+
 def _content_kind(scope: Scope) -> str | None:
-    kind: str | None = "json"  # no content type: FastAPI may still parse it as JSON
+    """How to scan the body for NUL: ``form``, ``json`` (raw NUL and ``\\u0000`` escapes: JSON,
+    text and any type a route might still parse as text), None for multipart and binary
+    bodies, or :data:`_TWO_TYPES` when the request has more than one Content-Type header."""
+    kind: str | None = "json"
+    seen = False
     for name, value in scope["headers"]:
         if name in _BINARY_MARKERS:
             return None
         if name == b"content-type":
+            if seen:
+                return _TWO_TYPES
+            seen = True
             ctype = value.split(b";", 1)[0].strip().lower()
             if ctype == b"application/x-www-form-urlencoded":
                 kind = "form"
-            elif ctype.endswith(b"/json") or ctype.endswith(b"+json"):
-                kind = "json"
-            else:
-                kind = None
+            elif ctype.startswith(b"multipart/"):
+                kind = None  # files are binary; routes check their text fields
     return kind
 
 
@@ -126,10 +138,18 @@ class HardeningMiddleware:
                 message["headers"] = [*message.get("headers", []), *headers, *extra]
             await send(message)
 
-        if "\x00" in path or b"%00" in scope.get("raw_path", b"") or b"%00" in scope["query_string"]:
+        raw_path: bytes = scope.get("raw_path") or b""
+        if "\x00" in path or b"%00" in raw_path or b"%00" in scope["query_string"]:
             await problem(400, "Bad Request", NUL_DETAIL, code="invalid_input")(scope, receive, send_secure)
             return
+        if (b"%2f" in raw_path or b"%2F" in raw_path):  # decoded, it would be read as a separator
+            await problem(400, "Bad Request", SLASH_DETAIL, code="invalid_input")(scope, receive, send_secure)
+            return
         kind = _content_kind(scope) if scope["method"] in ("POST", "PUT", "PATCH") else None
+        if kind == _TWO_TYPES:
+            await problem(400, "Bad Request", "send one Content-Type header",
+                          code="invalid_input")(scope, receive, send_secure)
+            return
         if kind is None:
             await self.app(scope, receive, send_secure)
             return

@@ -18,6 +18,9 @@ from modelport.observability.metrics import Metrics
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNTRACKED_PREFIXES = ("/health", "/metrics")
+#: the request id in the ASGI scope: Starlette's last-resort 500 handler runs outside this
+#: middleware (its context variable is reset by then) but sees the same scope
+REQUEST_ID_SCOPE_KEY = "modelport.request_id"
 
 
 def request_id_from(incoming: str) -> str:
@@ -65,6 +68,7 @@ class RequestContextMiddleware:
                 incoming = value.decode("latin-1")
                 break
         request_id = request_id_from(incoming)
+        scope[REQUEST_ID_SCOPE_KEY] = request_id  # for the 500 handler, which runs outside this
         token = request_id_var.set(request_id)
         principal_token = principal_var.set(None)
         header = (b"x-request-id", request_id.encode())

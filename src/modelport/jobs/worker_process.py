@@ -22,7 +22,11 @@ class WorkerResources:
         from modelport.jobs.runner import JobRunner
 
         runner = JobRunner(self.services)  # type: ignore[arg-type]
-        return self.loop.run_until_complete(runner.run(job_id))
+        try:
+            return self.loop.run_until_complete(runner.run(job_id))
+        finally:  # the job's predictions reach the log now, not when the process exits
+            recorder = self.services.tracking.recorder  # type: ignore[attr-defined]
+            self.loop.run_until_complete(recorder.flush(final=True))
 
     def run(self, coro: object) -> object:
         return self.loop.run_until_complete(coro)  # type: ignore[arg-type]

@@ -26,9 +26,10 @@ from modelport.errors import InvalidInput, ModelportError
 from modelport.observability.context import new_request_id, request_id_var
 from modelport.oip import codec, dataplane
 from modelport.oip.auth import authenticate_metadata
-from modelport.oip.errors import grpc_code, log_server_error, public_message
+from modelport.oip.errors import as_domain_error, grpc_code, log_server_error, public_message
 from modelport.oip.generated import grpc_service_pb2 as pb
 from modelport.oip.generated import grpc_service_pb2_grpc as pb_grpc
+from modelport.oip.nul import refuse_nul, refuse_nul_metadata
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -119,12 +120,14 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         request_headers_var.set(metadata_headers(context.invocation_metadata()))  # sticky traffic (#20)
         try:
             principal = None
+            refuse_nul_metadata(context.invocation_metadata())
             if scope is not None:
                 principal = await authenticate_metadata(self.services, context.invocation_metadata(), scope)
             return await work(principal)
         except grpc.aio.AbortError:
             raise
-        except Exception as exc:
+        except Exception as failure:
+            exc = as_domain_error(failure)
             log_server_error(exc)
             code = grpc_code(exc) if isinstance(exc, ModelportError) else grpc.StatusCode.INTERNAL
             await context.abort(code, public_message(exc))
@@ -148,6 +151,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     async def ModelReady(self, request: pb.ModelReadyRequest,
                          context: grpc.aio.ServicerContext[Any, Any]) -> pb.ModelReadyResponse:
         async def work(_p: Principal | None) -> pb.ModelReadyResponse:
+            refuse_nul(request)
             ready = await dataplane.model_ready(self.services, request.name, request.version or None)
             return pb.ModelReadyResponse(ready=ready)
 
@@ -156,6 +160,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     async def ModelMetadata(self, request: pb.ModelMetadataRequest,
                             context: grpc.aio.ServicerContext[Any, Any]) -> pb.ModelMetadataResponse:
         async def work(_p: Principal | None) -> pb.ModelMetadataResponse:
+            refuse_nul(request)
             meta = await dataplane.model_metadata(self.services, request.name, request.version or None)
             return _metadata_response(meta)
 
@@ -188,6 +193,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
 
     async def _infer(self, request: pb.ModelInferRequest, principal: Principal | None,
                      request_id: str, deadline: float | None = None) -> pb.ModelInferResponse:
+        refuse_nul(request)
         result = await self.services.inference.infer(InferenceRequest(
             model=request.model_name, version=request.model_version or None,
             inputs=decode_request(request),

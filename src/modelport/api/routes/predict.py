@@ -25,7 +25,7 @@ from modelport.api.predict_body import PredictBody, openapi_body, parse_predict_
 from modelport.api.responses import dumps
 from modelport.api.schemas import BatchPredictRequest, PredictRequest, PredictResponse
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict
-from modelport.errors import InvalidInput
+from modelport.errors import InvalidInput, ModelportError, UnsupportedMediaType
 from modelport.observability.context import current_request_id
 
 router = APIRouter(prefix="/api/v1/models", tags=["predict"])
@@ -92,7 +92,13 @@ async def run_predict(services: Any, name: str, rows: list[Any] | np.ndarray[Any
     both edges answer the same bytes. ``receive`` is watched for the client going away.
     """
     deadline = request_deadline(timeout_header, services.settings.request_timeout)
-    info = await services.inference.resolve(name, version)
+    try:
+        info = await services.inference.resolve(name, version)
+    except ModelportError as exc:  # logged like any failed prediction
+        services.inference.record_failure(InferenceRequest(
+            model=name, version=version, inputs={}, request_id=current_request_id(), protocol="rest",
+            principal=principal.id), exc.code)
+        raise
     inference = InferenceRequest(
         model=name, version=version, inputs=rows_to_inputs(rows, info.signature.inputs[0].name),
         request_id=current_request_id(), protocol="rest", principal=principal.id, deadline=deadline,
@@ -119,13 +125,23 @@ async def _predict(request: Request, name: str, parsed: PredictBody, principal: 
 
 async def read_body(request: Request) -> bytes:
     """The raw body, read before any other dependency (as FastAPI does for a body parameter),
-    so the body-size limit answers 413 however the body arrives."""
+    so the body-size limit answers 413 however the body arrives. A body declared as anything
+    but JSON is refused (415) unread: it was parsed as JSON whatever it said it was."""
+    ctype = request.headers.get("content-type")
+    if ctype is not None and not is_json_type(ctype):
+        raise UnsupportedMediaType(f"send the body as application/json, not {ctype[:64]!r}")
     try:
         return await request.body()
     except Exception as exc:
         if (error := get_body_limit_error(exc)) is not None:
             raise error from exc
         raise
+
+
+def is_json_type(ctype: str) -> bool:
+    """``application/json`` or a ``+json`` type, parameters (charset) aside."""
+    media = ctype.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 RawBody = Annotated[bytes, Depends(read_body)]
