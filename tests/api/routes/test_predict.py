@@ -28,7 +28,7 @@ CASES: dict[str, tuple[dict[str, Any], int, str | None]] = {
     "unknown model": ({"json": {"features": ROW}, "model": "nope"}, 404, "model_not_found"),
     "unknown alias": ({"json": {"features": ROW, "version": "canary"}}, 404, "version_not_found"),
     "wrong width": ({"json": {"features": [1.0, 2.0]}}, 400, "invalid_input"),
-    "ragged rows": ({"json": {"features": [[1.0, 2.0, 3.0, 4.0], [1.0]]}}, 400, "invalid_input"),
+    "ragged rows": ({"json": {"features": [[1.0, 2.0, 3.0, 4.0], [1.0]]}}, 422, "validation_error"),
     "not a number": ({"json": {"features": ["a", 1, 2, 3]}}, 422, "validation_error"),
     "extra field": ({"json": {"features": ROW, "colour": "red"}}, 422, "validation_error"),
     "batch of one row": ({"json": {"samples": ROW}, "batch": True}, 422, "validation_error"),

@@ -68,8 +68,8 @@ async def test_body_limit_and_json_errors(app: FastAPI, admin_headers: dict[str,
     r, _ = await _served_by(app, admin_headers, content=chunks(), headers=JSON)
     assert r.status_code == 413
     r, _ = await _served_by(app, admin_headers, content=b"{nope", headers=JSON)
-    assert r.status_code == 422 and r.json()["errors"][0]["message"] == "JSON decode error"
+    assert r.status_code == 422 and r.json()["errors"][0]["message"].startswith("the body is not valid JSON")
 
 
 def test_routes_are_left_out_of_the_schema() -> None:
-    assert all(not route.include_in_schema for route in predict_asgi.routes(1024))
+    assert all(not route.include_in_schema for route in predict_asgi.routes())
