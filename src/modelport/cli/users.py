@@ -20,14 +20,16 @@ def create(
     role: Annotated[str, typer.Option(help="user or admin")] = "user",
     scope: Annotated[list[str] | None, typer.Option(help="Scopes of a user (default: predict, "
                                                           "models:read); repeat the option")] = None,
+    model: Annotated[list[str] | None, typer.Option(help="Limit to models matching this pattern "
+                                                         "(e.g. 'fraud-*'); repeat the option")] = None,
 ) -> None:
     """Create a user who can log in at /api/v1/auth/token."""
     if current().remote:
         user: dict[str, Any] = run_remote(lambda c: c.create_user(username, password, role=role,
-                                                                  scopes=scope)).to_dict()
+                                                                  scopes=scope, models=model)).to_dict()
     else:
-        info = run_local(lambda s: s.auth.users.create(username, password, role=role, scopes=scope),
-                         create=True)
+        info = run_local(lambda s: s.auth.users.create(username, password, role=role, scopes=scope,
+                                                       models=model), create=True)
         user = info.model_dump(mode="json")
     scopes = ", ".join(user["scopes"])
     console.print(f"created user [bold]{user['username']}[/bold] ({user['role']}: {scopes})")
