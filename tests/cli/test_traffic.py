@@ -7,6 +7,9 @@ output must match what the REST API answers for the alias.
 from __future__ import annotations
 
 import json
+import re
+import shlex
+from pathlib import Path
 
 import httpx
 import pytest
@@ -84,3 +87,25 @@ def test_traffic_errors_remote(server: LiveServer, admin_key: str, three_version
     assert r.exit_code == 1 and "no version" in r.output and "(404)" in r.output
     r = runner.invoke(app, remote(server, admin_key, "models", "rollback", name, "never-set"))
     assert r.exit_code == 1 and "no history" in r.output
+
+
+def test_readme_commands_remote(server: LiveServer, admin_key: str) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    found = re.search(r"The same from the command line, (.*?)(?:\n\n|\n?\Z)", readme, re.DOTALL)
+    assert found, "README lost its traffic command-line sentence"
+    commands = [shlex.split(c) for c in re.findall(r"`(modelport models [^`]+)`", found.group(1))]
+    assert [c[2] for c in commands] == ["traffic", "history", "rollback"]
+    artifact = server.services.settings.home / "artifacts" / "iris" / "1" / "model.skops"
+    runner = CliRunner()
+    for _ in range(2):  # iris 2 and 3, which the README's split names
+        r = runner.invoke(app, remote(server, admin_key, "models", "register", str(artifact),
+                                      "--name", "iris"))
+        assert r.exit_code == 0, r.output
+    outputs = []
+    for command in commands:
+        r = runner.invoke(app, remote(server, admin_key, *command[1:]))
+        assert r.exit_code == 0, r.output
+        outputs.append(r.stdout)
+    assert json.loads(outputs[0])["shadow"] == {"version": 3, "fraction": 0.25}
+    assert outputs[1].splitlines()[0].split("\t")[3] == "v1=90, v2=10 (shadow v3:0.25)"
+    assert json.loads(outputs[2])["routes"] == [{"version": 1, "weight": 100.0}]
