@@ -6,7 +6,8 @@ holding the GIL is taken from request handling. This builds ``--rows`` realistic
 hands them to :class:`PredictionRecorder` ``--per-flush`` at a time (what one flush interval of
 a busy server collects) and prints CPU microseconds per row (``time.process_time``, all
 threads) for: building the records, encoding them alone, and ``flush`` (encode + insert),
-on a fresh SQLite file and, when reachable, a fresh PostgreSQL database.
+on a fresh SQLite file and, when reachable, a fresh PostgreSQL database; then the journal's
+cost (``MODELPORT_LOG_JOURNAL``) side by side: request-path and flush time per row, on and off.
 
 ``--loaded SECONDS`` also measures what the goal is about: an event loop busy with simulated
 requests (``--request-us`` of pure-Python work each, then a yield to the loop) and the recorder
@@ -44,6 +45,7 @@ from modelport.observability.metrics import Metrics
 from modelport.storage import migrate
 from modelport.storage.engine import make_engine
 from modelport.tracking import records as records_mod
+from modelport.tracking.journal import Journal
 from modelport.tracking.log import PredictionRecorder
 from modelport.tracking.records import PredictionRecord, now
 from modelport.tracking.spill import SpillStore
@@ -117,6 +119,41 @@ async def flush_cost(url: str, recs: list[PredictionRecord], per_flush: int, spi
     if written != prefill + len(recs) + 50 or spilled:
         raise SystemExit(f"{url}: wrote {written}, spilled {spilled}: the benchmark is invalid")
     return cpu * 1e6 / len(recs)
+
+
+async def record_cost(url: str, recs: list[PredictionRecord], per_flush: int, home: Path,
+                      journal: bool) -> tuple[float, float]:
+    """(request-path us per row in ``record``, flush CPU us per row) with the journal on or off.
+
+    With the journal, ``record`` encodes the row and writes it to the journal file (one
+    ``os.write``) before the response may be sent; without it, it is a list append and the
+    writer encodes later. The flush then has less to do: the sum is the log's whole cost.
+    """
+    engine = make_engine(url)
+    await migrate.upgrade(engine)
+    recorder = PredictionRecorder(engine, Metrics(), SpillStore(home / "spill"), flush_interval=3600,
+                                  journal=Journal(home / "journal") if journal else None)
+    await recorder.start()
+    on_path = flush = 0.0
+    for start in range(0, len(recs), per_flush):
+        t0 = time.perf_counter()
+        for r in recs[start:start + per_flush]:
+            recorder.record(r)
+        t1 = time.perf_counter()
+        await recorder.flush()
+        on_path += t1 - t0
+        flush += time.perf_counter() - t1
+    await recorder.close()
+    await engine.dispose()
+    return on_path * 1e6 / len(recs), flush * 1e6 / len(recs)
+
+
+async def journal_comparison(url: str, n: int, per_flush: int, tmp: Path, label: str) -> None:
+    for journal in (False, True):
+        on_path, flush = await record_cost(url, make_records(n), per_flush,
+                                           tmp / f"{label}-journal-{journal}", journal)
+        print(f"{label} log journal {'on ' if journal else 'off'}: record {on_path:6.1f} us/row on the "
+              f"request path, flush {flush:6.1f} us/row, total {on_path + flush:6.1f}")
 
 
 def calibrate(request_us: float) -> int:
@@ -245,6 +282,8 @@ async def main() -> None:
         us = await flush_cost(f"sqlite+aiosqlite:///{tmp}/log.sqlite", recs, args.per_flush,
                               Path(tmp) / "spill", args.prefill)
         print(f"flush sqlite (encode + insert):        {us:7.1f} us/row")
+        await journal_comparison(f"sqlite+aiosqlite:///{tmp}/journal.sqlite", n, args.per_flush,
+                                 Path(tmp), "sqlite")
         if args.loaded:
             await loaded(f"sqlite+aiosqlite:///{tmp}/loaded.sqlite", args.loaded, args.rounds,
                          args.request_us, Path(tmp) / "spill-loaded")
@@ -253,6 +292,7 @@ async def main() -> None:
                 us = await flush_cost(url, make_records(n), args.per_flush, Path(tmp) / "spill-pg",
                                       args.prefill)
                 print(f"flush postgresql (encode + insert):    {us:7.1f} us/row")
+                await journal_comparison(url, n, args.per_flush, Path(tmp), "postgresql")
                 if args.loaded:
                     await loaded(url, args.loaded, args.rounds, args.request_us,
                                  Path(tmp) / "spill-pg-loaded")

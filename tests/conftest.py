@@ -108,6 +108,8 @@ FAKE_FLAVORS = {
     "test-failing": "tests.fixtures.runtimes:FailingRuntime",
     "test-slow": "tests.fixtures.runtimes:SlowRuntime",
     "test-echo": "tests.fixtures.runtimes:EchoLengthRuntime",
+    "test-words": "tests.fixtures.runtimes:WordsRuntime",
+    "test-slow-text": "tests.fixtures.runtimes:SlowTextRuntime",  # deadlines (#16)
 }
 
 

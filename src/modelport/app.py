@@ -14,11 +14,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.types import Receive, Scope, Send
 
 from modelport import __version__
 from modelport.api import problems
-from modelport.api.fastlane import FastLane
 from modelport.api.hardening import HardeningMiddleware, check_cors
 from modelport.api.middleware import RequestContextMiddleware, RequestObserver
 from modelport.api.routes import (  # traffic control and webhooks (#20)
@@ -32,21 +30,27 @@ from modelport.api.routes import (  # traffic control and webhooks (#20)
     monitoring,
     ner,
     predict,
+    predict_asgi,
     predictions,
     text,
     traffic,
     usage,
+    users,
     webhooks,
 )
 from modelport.api.slashes import TrimTrailingSlash
 from modelport.bootstrap import Services, build_services
-from modelport.core.traffic import request_headers_var
+from modelport.core.gate import Gate
 from modelport.observability.looplag import LoopLagProbe
 from modelport.observability.tracing import TracingMiddleware
+from modelport.oip import errors as oip_errors
 from modelport.oip import rest as oip_rest
 from modelport.oip.grpc import start_grpc_server
+from modelport.openai import errors as openai_errors
 from modelport.settings import Settings
 from modelport.shutdown import mark_draining_on_signal
+from modelport.web.deadline import INFERENCE_PATHS, DeadlineMiddleware
+from modelport.web.gate import GateMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -85,26 +89,6 @@ def settle_heap(gen0_threshold: int) -> None:
     gc.set_threshold(gen0_threshold, gen1, gen2)
 
 
-class ModelportAPI(FastAPI):
-    """FastAPI with the prediction fast lane in front (see :mod:`modelport.api.fastlane`).
-
-    Dependency overrides (tests acting as some principal) apply to FastAPI routes only, so
-    while any is set every request takes the full app.
-    """
-
-    lane: FastLane | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":  # for `header:` sticky traffic policies (#20)
-            request_headers_var.set(scope["headers"])
-        lane = self.lane
-        if (lane is not None and scope["type"] == "http" and not self.dependency_overrides
-                and (claim := lane.claim(scope)) is not None):
-            await lane(scope, receive, send, claim)
-            return
-        await super().__call__(scope, receive, send)
-
-
 def create_app(settings: Settings | None = None, *, services: Services | None = None,
                freeze_gc: bool = False) -> FastAPI:
     """``freeze_gc``: the serving process (not tests, which build many apps) tunes the garbage
@@ -137,32 +121,49 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 await grpc_server.stop(settings.shutdown_grace_s)
             await services.close()
 
-    app = ModelportAPI(
+    app = FastAPI(
         title="modelport",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
+        docs_url=None, redoc_url=None,  # served offline by modelport.console.docs (#22)
         # off unless asked for: it looks up the OpenTelemetry providers on every request
         telemetry=None if settings.fastapi_telemetry else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
     problems.install(app)
-    # predict first: routes are matched in order, and predictions are the hot path
+    # body limits per router, not app-wide: FastAPI's app-wide limit runs before every middleware,
+    # and the gate must refuse an unknown caller before anything looks at the body (#16)
+    limit = settings.max_body_bytes
     for router in (predict.router, health.router, models.router, predictions.router,
                    monitoring.router, usage.router, oip_rest.router, auth.router):
-        app.include_router(router)
+        app.include_router(router, max_body_size=limit)
     for router in (text.router, files.router, collections.router):
-        app.include_router(router)
+        app.include_router(router, max_body_size=limit)
     from modelport.openai.routes import router as openai_router
 
-    app.include_router(openai_router)
+    app.include_router(openai_router, max_body_size=limit)
     app.include_router(models.upload_router, max_body_size=settings.max_upload_bytes)
-    app.include_router(jobs.router)
-    app.include_router(traffic.router)  # traffic control and webhooks (#20)
-    app.include_router(webhooks.router)
+    app.include_router(jobs.router, max_body_size=limit)
+    app.include_router(traffic.router, max_body_size=limit)  # traffic control and webhooks (#20)
+    app.include_router(webhooks.router, max_body_size=limit)
+    app.include_router(users.router, max_body_size=limit)  # (#17)
     app.include_router(datasets.router, max_body_size=settings.max_upload_bytes)
-    app.include_router(ner.router)  # (#19)
+    app.include_router(ner.router, max_body_size=limit)  # (#19)
+    # --- console (#22): /ui pages and the offline /docs, /redoc
+    from modelport import console
+
+    app.include_router(console.router, max_body_size=limit)
+    app.include_router(console.docs_router)
+    # the hot path first, as raw ASGI endpoints inside the same middleware stack (#16)
+    app.router.routes[0:0] = predict_asgi.routes()
+    # innermost first: deadlines around the routes, then the gate (#16)
+    renderers = [("/v2", oip_errors.error_response), ("/v1/", openai_errors.error_response)]
+    app.add_middleware(DeadlineMiddleware, default_timeout=settings.request_timeout, paths=INFERENCE_PATHS,
+                       default=problems.error_response, renderers=renderers)
+    # callers are admitted from the headers before any route reads the body (#16)
+    app.add_middleware(GateMiddleware, gate=Gate(services), default=problems.error_response,
+                       renderers=renderers)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins,
@@ -176,9 +177,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     if settings.gzip_min_bytes:  # (#19) negotiated by Accept-Encoding; event streams are never gzipped
         app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=5)
     app.add_middleware(HardeningMiddleware)
-    observer = RequestObserver(services.metrics)
-    app.add_middleware(RequestContextMiddleware, observer=observer)
-    if settings.fast_lane:
-        app.lane = FastLane(services, observer)
+    app.add_middleware(RequestContextMiddleware, observer=RequestObserver(services.metrics))
     app.add_middleware(TracingMiddleware, tracing=services.tracing)  # outermost: spans the request
     return app

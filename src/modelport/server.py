@@ -33,7 +33,7 @@ from starlette.types import ASGIApp
 
 from modelport.body_timeout import BodyTimeout
 from modelport.observability.logging import configure_logging
-from modelport.ready import MarkReady, failed_flag, ready_dir, reset, wait_ready
+from modelport.ready import MarkReady, failed_flag, ready_dir, reset, wait_listening, wait_ready
 from modelport.settings import Settings
 from modelport.shutdown import drain_then_stop, drain_workers, ignore_drain_signal_until_ready
 
@@ -42,10 +42,15 @@ FACTORY = "modelport.server:factory"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
+def local_host(settings: Settings) -> str:
+    """The address a local client connects to (a wildcard bind address is reached on loopback)."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host)  # noqa: S104
+
+
 def public_base(settings: Settings) -> str:
-    """The URL a local client uses (a wildcard bind address is reached on loopback)."""
-    host = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(settings.host, settings.host)  # noqa: S104
-    if ":" in host and not host.startswith("["):
+    """The URL a local client uses."""
+    host = local_host(settings)
+    if ":" in host:
         host = f"[{host}]"
     scheme = "https" if settings.tls_cert_file else "http"
     return f"{scheme}://{host}:{settings.port}"
@@ -146,8 +151,12 @@ def run_server(settings: Settings, *, workers: int = 1) -> None:
 
     failed = failed_flag(ready)
 
+    def up() -> bool:
+        return not failed.exists()
+
     def announce() -> None:
-        if wait_ready(ready, workers, alive=lambda: not failed.exists()):
+        if (wait_ready(ready, workers, alive=up)
+                and wait_listening(local_host(settings), settings.port, alive=up)):
             print(banner(settings), flush=True)
         elif failed.exists():  # rather than respawning a worker that cannot start, stop (exit 1)
             log.error("a worker failed to start: stopping")

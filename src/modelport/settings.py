@@ -39,9 +39,6 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     cors_origins: list[str] = Field(default_factory=list)
     cors_allow_credentials: bool = False
-    fast_lane: bool = Field(
-        default=True, description="answer plain /api/v1 predict requests in pure ASGI (see api/fastlane.py)"
-    )
     gc_threshold: int = Field(
         default=10_000, ge=1,
         description="serving process: net allocations between young-generation GC runs (CPython: 700)",
@@ -142,6 +139,23 @@ class Settings(BaseSettings):
     gzip_min_bytes: int = Field(default=1024, ge=0, description="gzip answers at least this large "
                                 "when the client accepts it; 0 turns gzip off")
     loop_lag_interval_s: float = Field(default=0.5, ge=0, description="event-loop lag probe period; 0 = off")
+    # --- console (#22)
+    console_session_ttl_s: int = Field(default=3600, ge=1, description="lifetime of a /ui sign-in")
+    # --- trust (#17)
+    log_journal: bool = Field(
+        default=True,
+        description="write each prediction's log row to $MODELPORT_HOME/journal before answering",
+    )
+    log_journal_fsync_s: float = Field(default=0.1, gt=0, description="journal fsync interval")
+    db_connect_timeout_s: float = Field(default=0.5, gt=0, description="PostgreSQL connect timeout")
+    db_command_timeout_s: float = Field(
+        default=30.0, gt=0, description="PostgreSQL statement timeout (bounds a query a hung server holds)")
+    db_lookup_timeout_s: float = Field(
+        default=0.25, gt=0, description="how long a request waits for a credential or registry lookup")
+    db_outage_grace_s: float = Field(
+        default=60.0, ge=0,
+        description="how long cached credentials and models answer while the database is down")
+    # --- end trust (#17)
 
     @property
     def resolved_database_url(self) -> str:

@@ -160,7 +160,7 @@ async def test_password_flow_and_jwt_checks(app: FastAPI, anon: httpx.AsyncClien
                         json={"username": "alice", "password": "correct horse battery",
                               "scopes": ["predict"]})
     assert r.status_code == 201
-    assert set(r.json()) == {"id", "username", "role", "scopes", "created_at", "models"}
+    assert set(r.json()) == {"id", "username", "role", "scopes", "created_at", "models", "disabled"}
     r = await anon.post("/api/v1/auth/token", data={"username": "alice", "password": "correct horse battery"})
     assert r.status_code == 200, r.text
     body = r.json()

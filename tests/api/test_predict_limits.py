@@ -131,8 +131,10 @@ async def test_empty_samples_are_refused(http: httpx.AsyncClient) -> None:
 
 async def test_openapi_still_documents_the_bodies(http: httpx.AsyncClient) -> None:
     spec = (await http.get("/openapi.json")).json()
-    body = spec["paths"]["/api/v1/models/{name}/predict"]["post"]["requestBody"]
-    schema = body["content"]["application/json"]["schema"]
-    assert "features" in schema["properties"] and schema["required"] == ["features"]
-    batch = spec["paths"]["/api/v1/models/{name}/predict/batch"]["post"]["requestBody"]
-    assert "samples" in batch["content"]["application/json"]["schema"]["properties"]
+    def schema(path: str) -> Any:
+        ref = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        return spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+
+    one = schema("/api/v1/models/{name}/predict")
+    assert "features" in one["properties"] and one["required"] == ["features"]
+    assert "samples" in schema("/api/v1/models/{name}/predict/batch")["properties"]

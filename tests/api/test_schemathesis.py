@@ -31,7 +31,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     home: Path = tmp_path_factory.mktemp("schemathesis") / "home"
     app = create_app(Settings(_env_file=None, home=home, demo_models=True,  # type: ignore[call-arg]
                               log_format="console", grpc_enabled=False, token_rate_limit="1000/minute"))
-    with running_server(app) as base:
+    with running_server(app, timeout=120) as base:  # demo text models unpack under this home
         key = (home / "admin.key").read_text().strip()
         yield base, {"Authorization": f"Bearer {key}"}
 

@@ -58,8 +58,8 @@ def test_errors_are_typed_and_carry_the_problem(server: LiveServer, mp: Client) 
         mp.get_model("no-such-model")
     assert missing.value.status == 404 and missing.value.problem["status"] == 404
     assert missing.value.request_id and "no-such-model" in missing.value.detail
-    with pytest.raises(BadRequest, match="same number of values"):
-        mp.predict("iris", [[1.0, 2.0], [1.0]])
+    with pytest.raises(BadRequest, match=r"shape \[1, 2\]; expected \[N, 4\]"):
+        mp.predict("iris", [[1.0, 2.0]])
     with pytest.raises(ValidationFailed) as invalid:
         mp.predict("iris", [["a", "b", "c", "d"]])
     assert invalid.value.code == "validation_error"

@@ -59,7 +59,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
                    env=env, check=True, capture_output=True, timeout=120)
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen([sys.executable, LAUNCH, "serve"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+                            stderr=subprocess.STDOUT, start_new_session=True)
     srv = Server(home, port, proc)
     deadline = time.monotonic() + 90
     while True:
@@ -72,8 +72,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
         assert time.monotonic() < deadline, "server did not become ready"
         time.sleep(0.2)
     yield srv
-    if proc.poll() is None:
-        proc.kill()
+    if proc.poll() is None:  # the whole group: worker processes and the job processes they started
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
     log.close()
 

@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from modelport.app import create_app
+from tests.fixtures.tracking import count_rows
 from tests.jobs.support import IRIS_TRAIN, slow_train, wait_job
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -75,8 +76,12 @@ async def test_train_predict_batch_cancel_and_crash(api: tuple[FastAPI, httpx.As
 
     r = await client.post("/api/v1/jobs/batch-predict", json={"model": "iris-rf", "dataset": "builtin:iris"})
     assert r.status_code == 202
-    job = await wait_job(client, r.json()["job_id"], timeout=60)
+    batch_id = r.json()["job_id"]
+    job = await wait_job(client, batch_id, timeout=60)
     assert job["state"] == "succeeded", job
+    # the job's predictions are in the log, with the job as principal, once the job is done (#17)
+    logged = await count_rows(app.state.services.settings, protocol="batch", principal=f"job:{batch_id}")
+    assert logged >= 1
     output = (await client.get(f"/api/v1/datasets/{job['output_dataset']}")).json()
     assert job["owner"] and output["owner"] == job["owner"]  # the output belongs to the job's owner
     r = await client.get(f"/api/v1/datasets/{job['output_dataset']}/download")

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import grpc
+import httpx
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 
-from modelport.api.deps import Principal
 from modelport.errors import (
     ArtifactIntegrityError,
     Conflict,
@@ -127,21 +127,17 @@ def test_metadata_rpcs_and_unknown_model(stub: Any, admin_headers: dict[str, str
 
 
 def test_credentials_come_from_metadata_and_scopes_are_enforced(
-        stub: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[dict[str, str]] = []
-
-    async def reader_only(services: Any, headers: dict[str, str]) -> Principal:
-        seen.append(headers)
-        if headers.get("authorization") != "Bearer good":
-            raise Unauthorized("invalid or missing credentials")
-        return Principal(id="reader", kind="key", scopes=frozenset({"models:read"}))
-
-    monkeypatch.setattr(auth, "resolve_principal", reader_only)
-    good = [("authorization", "Bearer good"), ("x-api-key", "k1")]
-    assert stub.ModelMetadata(pb.ModelMetadataRequest(name="iris"), metadata=good).name == "iris"
-    assert seen[-1] == {"authorization": "Bearer good", "x-api-key": "k1"}
+        stub: Any, oip_server: LiveServer, admin_headers: dict[str, str]) -> None:
+    created = httpx.post(f"{oip_server.url}/api/v1/keys", headers=admin_headers,
+                         json={"name": "grpc-reader", "scopes": ["models:read"]})
+    assert created.status_code == 201, created.text
+    reader = [("authorization", f"Bearer {created.json()['key']}")]
+    assert stub.ModelMetadata(pb.ModelMetadataRequest(name="iris"), metadata=reader).name == "iris"
+    # the same key in x-api-key works too; sending both is refused, as on HTTP
+    assert stub.ModelMetadata(pb.ModelMetadataRequest(name="iris"),
+                              metadata=[("x-api-key", created.json()["key"])]).name == "iris"
     with pytest.raises(grpc.RpcError) as info:
-        stub.ModelInfer(iris_request(load_iris().data[:1]), metadata=good)
+        stub.ModelInfer(iris_request(load_iris().data[:1]), metadata=reader)
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED and "'predict'" in info.value.details()
     with pytest.raises(grpc.RpcError) as info:
         stub.ModelMetadata(pb.ModelMetadataRequest(name="iris"), metadata=[("authorization", "Bearer bad")])

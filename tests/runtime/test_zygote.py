@@ -17,7 +17,9 @@ from sklearn.ensemble import RandomForestClassifier
 from bench.worker_memory import measure, train_forest
 from modelport.runtime.registry import FLAVORS
 from modelport.runtime.sklearn import SklearnRuntime
-from modelport.runtime.workers import ProcessRunner, WorkerSpec
+from modelport.runtime.worker_child import WorkerSpec
+from modelport.runtime.workers import ProcessRunner
+from modelport.runtime.zygote import ForkedProcess
 from tests.conftest import LiveServer
 from tests.fixtures.parity import register_upload
 
@@ -53,15 +55,19 @@ async def test_forked_workers_answer_and_come_back(tmp_path: Path) -> None:
         victim = runner.workers[0].pid
         assert victim is not None
         os.kill(victim, signal.SIGKILL)
-        await asyncio.sleep(0.2)
+        await asyncio.to_thread(ForkedProcess(victim).join, 10)
         outs = await asyncio.gather(runner.run({"input": x[:5]}), runner.run({"input": x[5:9]}))
         assert [len(o["predictions"]) for o in outs] == [5, 4]
         assert victim not in runner.pids() and all(runner.pids())
         assert runner.zygote.pid == zygote_pid  # re-forked from the same loaded model
 
         os.kill(zygote_pid, signal.SIGKILL)  # the zygote too: the next fork spawns a new one
-        os.kill(runner.workers[1].pid, signal.SIGKILL)  # type: ignore[arg-type]
-        await asyncio.sleep(0.2)
+        assert runner.zygote.process is not None
+        await asyncio.to_thread(runner.zygote.process.join, 10)
+        victim = runner.workers[1].pid
+        assert victim is not None
+        os.kill(victim, signal.SIGKILL)
+        await asyncio.to_thread(ForkedProcess(victim).join, 10)  # gone (or a zombie) before the calls
         outs = await asyncio.gather(runner.run({"input": x[:3]}), runner.run({"input": x[:3]}))
         for out in outs:  # both workers answer: the dead one was forked from a new zygote
             assert out["predictions"].tolist() == forest.predict(x[:3]).tolist()

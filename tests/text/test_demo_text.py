@@ -27,5 +27,10 @@ async def test_demo_registers_text_models(make_settings: Any) -> None:
         r = await c.post("/v1/chat/completions", json={
             "model": "tiny-chat", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3})
         assert r.status_code == 200 and r.json()["usage"]["completion_tokens"] == 3
+        r = await c.post("/v1/chat/completions", json={
+            "model": "tiny-chat", "messages": [{"role": "user", "content": "Hello"}], "temperature": 0})
+        answer = r.json()["choices"][0]["message"]["content"]
+        assert answer.startswith("Hello!") and "tiny-chat" in answer, answer  # trained at first start
+        assert r.json()["choices"][0]["finish_reason"] == "stop"
         r = await c.post("/v1/embeddings", json={"model": "minilm", "input": "hello"})
         assert len(r.json()["data"][0]["embedding"]) == 384

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from modelport.ready import MarkReady, reset, wait_ready
+from modelport.ready import MarkReady, reset, wait_listening, wait_ready
 from modelport.shutdown import DRAIN_SIGNAL, draining_flag
 
 
@@ -102,3 +103,22 @@ def saved_drain_handler() -> Iterator[None]:
     saved = signal.getsignal(DRAIN_SIGNAL)
     yield
     signal.signal(DRAIN_SIGNAL, saved)
+
+
+def test_wait_listening_waits_for_a_listening_socket() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        timer = threading.Timer(0.3, listener.listen)
+        timer.start()
+        started = time.monotonic()
+        assert wait_listening("127.0.0.1", port, alive=lambda: True, timeout_s=5)
+        assert time.monotonic() - started >= 0.25
+        timer.join()
+
+
+def test_wait_listening_gives_up_when_the_server_died() -> None:
+    with socket.socket() as unbound:
+        unbound.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        port = unbound.getsockname()[1]
+        assert not wait_listening("127.0.0.1", port, alive=lambda: False, timeout_s=5)

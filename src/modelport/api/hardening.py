@@ -5,9 +5,11 @@ Body size limits are FastAPI's own ``max_body_size`` (it counts chunked bodies t
 middleware trusting ``Content-Length`` would not).
 
 NUL bytes in strings are refused with 400 before they reach a route: SQLite stores them but
-PostgreSQL rejects them (a 500 otherwise). Path and query are checked for ``%00``; JSON and
-url-encoded bodies are scanned chunk by chunk as they stream in (``\\u0000`` escapes, ``%00``,
-raw NUL). Multipart bodies carry binary files and are checked field by field by their routes.
+PostgreSQL rejects them (a 500 otherwise). Path and query are checked for ``%00``; every body
+but multipart and binary tensor bodies is scanned chunk by chunk as it streams in (``\\u0000``
+escapes, ``%00`` in url-encoded forms, raw NUL), whatever its declared type: a route may parse
+a ``text/plain`` body as JSON. A request with two Content-Type headers is refused. Multipart
+bodies carry binary files and are checked field by field by their routes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from modelport.api.problems import problem
 from modelport.settings import Settings
 
 NUL_DETAIL = "NUL characters are not allowed in strings"
+SLASH_DETAIL = "an encoded '/' (%2F) is not allowed in a path segment"
 API_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -26,8 +29,20 @@ API_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
 ]
-# Swagger UI and ReDoc load scripts and styles from a CDN: no default-src there.
-_DOCS_HEADERS = [*API_HEADERS[:-1], (b"content-security-policy", b"frame-ancestors 'none'")]
+# Swagger UI and ReDoc: their assets ship in the package (modelport.console.docs), so they may
+# load only from this server; FastAPI's pages start them with an inline script.
+_DOCS_HEADERS = [*API_HEADERS[:-1], (
+    b"content-security-policy",
+    b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'")]
+# --- console (#22): its pages load their own scripts, styles and charts from /ui/static only
+UI_PATH = "/ui"
+# same-origin referrers: under no-referrer, browsers send ``Origin: null`` with form posts,
+# and the console's CSRF check needs the real origin
+_UI_HEADERS = [*(h for h in API_HEADERS[:-1] if h[0] != b"referrer-policy"),
+               (b"referrer-policy", b"same-origin"), (b"content-security-policy",
+               b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+               b"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")]
 _NO_STORE = (b"cache-control", b"no-store")
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 DOCS_PATHS = ("/docs", "/redoc")
@@ -72,19 +87,28 @@ class NulScanner:
 _BINARY_MARKERS = (b"inference-header-content-length", b"content-encoding")
 
 
+#: a second Content-Type header: which one a parser reads is anyone's guess, so refuse it
+_TWO_TYPES = "two"
+
+
 def _content_kind(scope: Scope) -> str | None:
-    kind: str | None = "json"  # no content type: FastAPI may still parse it as JSON
+    """How to scan the body for NUL: ``form``, ``json`` (raw NUL and ``\\u0000`` escapes: JSON,
+    text and any type a route might still parse as text), None for multipart and binary
+    bodies, or :data:`_TWO_TYPES` when the request has more than one Content-Type header."""
+    kind: str | None = "json"
+    seen = False
     for name, value in scope["headers"]:
         if name in _BINARY_MARKERS:
             return None
         if name == b"content-type":
+            if seen:
+                return _TWO_TYPES
+            seen = True
             ctype = value.split(b";", 1)[0].strip().lower()
             if ctype == b"application/x-www-form-urlencoded":
                 kind = "form"
-            elif ctype.endswith(b"/json") or ctype.endswith(b"+json"):
-                kind = "json"
-            else:
-                kind = None
+            elif ctype.startswith(b"multipart/"):
+                kind = None  # files are binary; routes check their text fields
     return kind
 
 
@@ -98,6 +122,8 @@ class HardeningMiddleware:
             return
         path: str = scope["path"]
         headers = _DOCS_HEADERS if path.startswith(DOCS_PATHS) else API_HEADERS
+        if path.startswith(UI_PATH):
+            headers = _UI_HEADERS
         extra = []
         if path.startswith(SECRET_PATHS):
             extra.append(_NO_STORE)
@@ -112,10 +138,18 @@ class HardeningMiddleware:
                 message["headers"] = [*message.get("headers", []), *headers, *extra]
             await send(message)
 
-        if "\x00" in path or b"%00" in scope.get("raw_path", b"") or b"%00" in scope["query_string"]:
+        raw_path: bytes = scope.get("raw_path") or b""
+        if "\x00" in path or b"%00" in raw_path or b"%00" in scope["query_string"]:
             await problem(400, "Bad Request", NUL_DETAIL, code="invalid_input")(scope, receive, send_secure)
             return
+        if (b"%2f" in raw_path or b"%2F" in raw_path):  # decoded, it would be read as a separator
+            await problem(400, "Bad Request", SLASH_DETAIL, code="invalid_input")(scope, receive, send_secure)
+            return
         kind = _content_kind(scope) if scope["method"] in ("POST", "PUT", "PATCH") else None
+        if kind == _TWO_TYPES:
+            await problem(400, "Bad Request", "send one Content-Type header",
+                          code="invalid_input")(scope, receive, send_secure)
+            return
         if kind is None:
             await self.app(scope, receive, send_secure)
             return

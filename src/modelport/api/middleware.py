@@ -6,23 +6,20 @@ buffer streamed responses.
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from modelport.core.traffic import request_headers_var
 from modelport.observability import logging as logs
-from modelport.observability.context import new_request_id, principal_var, request_id_var
+from modelport.observability.context import principal_var, request_id_from, request_id_var
 from modelport.observability.metrics import Metrics
 
-_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNTRACKED_PREFIXES = ("/health", "/metrics")
-
-
-def request_id_from(incoming: str) -> str:
-    """The client's ``X-Request-ID`` when it is a sane token, else a fresh one."""
-    return incoming if incoming and _VALID_ID.match(incoming) else new_request_id()
+#: the request id in the ASGI scope: Starlette's last-resort 500 handler runs outside this
+#: middleware (its context variable is reset by then) but sees the same scope
+REQUEST_ID_SCOPE_KEY = "modelport.request_id"
 
 
 class RequestObserver:
@@ -65,8 +62,10 @@ class RequestContextMiddleware:
                 incoming = value.decode("latin-1")
                 break
         request_id = request_id_from(incoming)
+        scope[REQUEST_ID_SCOPE_KEY] = request_id  # for the 500 handler, which runs outside this
         token = request_id_var.set(request_id)
         principal_token = principal_var.set(None)
+        request_headers_var.set(scope["headers"])  # for `header:` sticky traffic policies (#20)
         header = (b"x-request-id", request_id.encode())
         status = 500
         started = time.perf_counter()

@@ -15,10 +15,12 @@ import logging
 import time
 from typing import Any
 
+import numpy as np
 from opentelemetry import trace
 from opentelemetry.trace import SpanContext, Tracer
 
 from modelport.cache import PredictionCache, cache_key
+from modelport.core.calls import call_deadline
 from modelport.core.streaming import TokenStream
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict, batch_rows
 from modelport.core.validation import validate_inputs
@@ -29,6 +31,7 @@ from modelport.observability.tracing import timing_stages
 from modelport.registry.manifest import ModelVersionInfo
 from modelport.registry.registry import ModelRegistry
 from modelport.runtime.base import Runtime
+from modelport.runtime.generation import GenerationResult
 from modelport.runtime.manager import LoadedModel, ModelManager
 from modelport.tracking.log import PredictionRecorder
 from modelport.tracking.records import PredictionRecord, now
@@ -62,9 +65,23 @@ class InferenceService:
     async def resolve(self, model: str, version: str | None) -> ModelVersionInfo:
         return await self.registry.resolve(model, version)
 
+    async def resolve_for(self, request: InferenceRequest) -> ModelVersionInfo:
+        """Resolve ``request``'s model ahead of the call (an edge needs its signature); a
+        failure is logged for the request like any failed prediction."""
+        try:
+            return await self.registry.resolve(request.model, request.version)
+        except ModelportError as exc:
+            self.record_failure(request, exc.code)
+            raise
+
+    def record_failure(self, request: InferenceRequest, code: str) -> None:
+        """Log a request that failed before reaching :meth:`infer` (its model did not resolve)."""
+        self._record(request, None, None, time.perf_counter(), code)
+
     async def infer(self, request: InferenceRequest) -> InferenceResponse:
         started = time.perf_counter()
-        deadline = request.deadline or time.monotonic() + self.request_timeout
+        # the edge's deadline: on the request, else the call's (#16), else the server default
+        deadline = request.deadline or call_deadline() or time.monotonic() + self.request_timeout
         info: ModelVersionInfo | None = None
         cached = False
         try:
@@ -131,22 +148,22 @@ class InferenceService:
 
     def _record(self, request: InferenceRequest, info: ModelVersionInfo | None,
                 outputs: TensorDict | None, started: float, error: str | None,
-                cached: bool = False) -> None:
+                cached: bool = False, usage: GenerationResult | None = None) -> None:
         """Hand one record per request to the write-behind log (the whole batch in one row:
         the log's write rate follows requests, not rows, and a request id finds the call)."""
         if self.recorder is None or not self.recorder.enabled:
             return
         parent = trace.get_current_span().get_span_context()  # a traceparent's, even with tracing off
         if not self.traced:
-            self._append(request, info, outputs, started, error, cached, parent, None)
+            self._append(request, info, outputs, started, error, cached, parent, None, usage)
             return
         with self.tracer.start_as_current_span("prediction_log.record") as span:
             ctx = span.get_span_context() if span.is_recording() else None
-            self._append(request, info, outputs, started, error, cached, parent, ctx)
+            self._append(request, info, outputs, started, error, cached, parent, ctx, usage)
 
     def _append(self, request: InferenceRequest, info: ModelVersionInfo | None, outputs: TensorDict | None,
                 started: float, error: str | None, cached: bool, parent: SpanContext,
-                ctx: SpanContext | None) -> None:
+                ctx: SpanContext | None, usage: GenerationResult | None = None) -> None:
         assert self.recorder is not None
         config = info.config if info is not None else None
         # positional, in PredictionRecord's field order: a third of the cost of 17 keywords
@@ -170,6 +187,9 @@ class InferenceService:
             format(parent.trace_id, "032x") if parent.is_valid else None,  # trace_id
             ctx,  # span
             request.arm,  # arm
+            usage.prompt_tokens if usage is not None else None,  # prompt_tokens
+            usage.completion_tokens if usage is not None else None,  # completion_tokens
+            usage.finish_reason if usage is not None else None,  # finish_reason
         ))
 
     async def stream(self, request: InferenceRequest) -> TokenStream:
@@ -180,6 +200,7 @@ class InferenceService:
         ``infer`` does. Bad requests fail here, before any response has started.
         """
         info: ModelVersionInfo | None = None
+        started = time.perf_counter()
         try:
             info = await self.registry.resolve(request.model, request.version)
             if self.traffic is not None:
@@ -195,6 +216,7 @@ class InferenceService:
             pieces = loaded.runtime.stream(inputs, dict(request.parameters))
         except ModelportError as exc:
             self._count(request, info, exc.code)
+            self._record(request, info, None, started, exc.code)
             raise
         loaded.inflight += 1
         loaded.drained.clear()
@@ -205,13 +227,21 @@ class InferenceService:
             if loaded.inflight == 0:
                 loaded.drained.set()
             self._count(request, resolved, outcome)
+            # one log row per generation, like infer: the text, token counts, finish reason
+            error = None if outcome in ("ok", "cancelled") else outcome
+            self._record(request, resolved, {"text": np.array([stream.text], dtype=object)},
+                         stream.started, error, usage=stream.result)
             if outcome == "ok":
                 self.metrics.inference_latency.labels(resolved.name).observe(
                     time.perf_counter() - stream.started
                 )
 
         stream = TokenStream(info, pieces, request_id=request.request_id, on_finish=finished)
-        await stream.prime()
+        try:
+            await stream.prime()
+        except BaseException:  # a failed first token, or the call's deadline or hang-up (#16)
+            stream.cancel()  # stops the model and gives the lease back
+            raise
         return stream
 
     def _count(self, request: InferenceRequest, info: ModelVersionInfo | None, outcome: str) -> None:

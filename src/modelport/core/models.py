@@ -116,7 +116,8 @@ class ModelService:
             elif suffix not in PICKLE_SUFFIXES:
                 suffix = ".joblib"
         sha256, size = await asyncio.to_thread(file_digest, path)
-        options = runtime_options(config, allow_pickle=self.allow_pickle, allow_code=self.allow_code)
+        options = {**self.manager.extra_options,
+                   **runtime_options(config, allow_pickle=self.allow_pickle, allow_code=self.allow_code)}
         if cls.isolated:  # user code: checked in a child process (bring your own model, #18)
             final_signature = await asyncio.to_thread(inspect_isolated, FLAVORS[flavor], path, signature,
                                                       options)

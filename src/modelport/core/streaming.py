@@ -38,6 +38,12 @@ class TokenStream:
         self._done = False
         self._on_finish = on_finish
         self._primed: str | None = None
+        self._text: list[str] = []  # what was generated, for the prediction log
+
+    @property
+    def text(self) -> str:
+        """The text generated so far (all of it once the stream is done)."""
+        return "".join(self._text)
 
     @property
     def model(self) -> str:
@@ -84,7 +90,9 @@ class TokenStream:
         if piece is _END:
             self._finish("ok")
             raise StopAsyncIteration
-        return str(piece)
+        text = str(piece)
+        self._text.append(text)
+        return text
 
     async def collect(self) -> str:
         return "".join([piece async for piece in self])

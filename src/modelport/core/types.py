@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
@@ -62,7 +61,3 @@ def batch_rows(inputs: TensorDict) -> int:
     for arr in inputs.values():
         return int(arr.shape[0]) if arr.ndim else 1
     return 0
-
-
-def as_array(value: Any, dtype: npt.DTypeLike | None = None) -> Tensor:
-    return np.asarray(value, dtype=dtype)

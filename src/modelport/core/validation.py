@@ -14,8 +14,6 @@ from modelport.core.types import TensorDict
 from modelport.errors import InvalidInput
 from modelport.registry.manifest import Signature, TensorSpec
 
-_NUMERIC_KINDS = {"b": "boolean", "i": "integer", "u": "unsigned integer", "f": "floating point"}
-
 
 def _expected_shape(spec: TensorSpec) -> str:
     return "[" + ", ".join("N" if i == 0 and d == -1 else ("*" if d == -1 else str(d))

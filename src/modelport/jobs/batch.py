@@ -16,8 +16,8 @@ import numpy as np
 
 from modelport.core.types import InferenceRequest
 from modelport.errors import InvalidInput
+from modelport.jobs.context import JobContext
 from modelport.jobs.datasets import TARGET, DatasetInfo, numeric, to_matrix
-from modelport.jobs.runner import JobContext
 from modelport.jobs.schemas import BatchPredictRequest
 from modelport.registry.manifest import ModelVersionInfo
 

@@ -19,9 +19,9 @@ from celery import Celery, Task
 from celery.signals import worker_process_init, worker_process_shutdown
 from kombu import Queue
 
-from modelport.jobs.service import QUEUES
-from modelport.jobs.worker_process import WorkerResources
+from modelport.jobs.queues import QUEUES
 from modelport.settings import Settings
+from modelport.worker import WorkerResources
 
 log = logging.getLogger(__name__)
 TASK_NAME = "modelport.jobs.run"
@@ -97,9 +97,9 @@ def resources(app: Any) -> WorkerResources:
 
     found = _resources.get(os.getpid())
     if found is None:
-        from modelport.jobs import worker_process
+        from modelport import worker
 
-        found = _resources[os.getpid()] = worker_process.build(_settings_of(app))
+        found = _resources[os.getpid()] = worker.build(_settings_of(app))
     return found
 
 
@@ -111,10 +111,7 @@ def run_job(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
         return res.run_job(job_id)
     except TransientJobError as exc:
         if self.request.retries >= MAX_RETRIES:
-            from modelport.bootstrap import Services
-
-            assert isinstance(res.services, Services)
-            res.run(res.services.jobs.repo.fail(job_id, f"gave up after transient errors: {exc}"))
+            res.run(res.services.job_repo.fail(job_id, f"gave up after transient errors: {exc}"))
             return "failed"
         raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
 

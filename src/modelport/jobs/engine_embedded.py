@@ -29,12 +29,12 @@ log = logging.getLogger(__name__)
 
 def _slot_main(settings: Settings, conn: Connection) -> None:
     """Entry point of a worker process: build resources, then run job ids until told to stop."""
-    from modelport.jobs import worker_process
+    from modelport import worker
     from modelport.jobs.runner import TransientJobError
     from modelport.observability.logging import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
-    resources = worker_process.build(settings)
+    resources = worker.build(settings)
     import os
 
     conn.send(("ready", os.getpid()))

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelport.jobs.runner import JobContext
+from modelport.jobs.context import JobContext
 
 
 @dataclass

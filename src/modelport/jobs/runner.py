@@ -13,18 +13,13 @@ import asyncio
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from modelport.errors import ModelportError
+from modelport.jobs.context import JobCancelled, JobContext, JobServices, LeaseLost
 from modelport.jobs.leases import new_owner
-from modelport.jobs.repo import JobRepo
-from modelport.jobs.tables import JobRow
-
-if TYPE_CHECKING:
-    from modelport.bootstrap import Services
 
 log = logging.getLogger(__name__)
 TRANSIENT: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError, OperationalError,
@@ -33,45 +28,6 @@ TRANSIENT: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError, Ope
 
 class TransientJobError(Exception):
     """A job failed for a reason that may go away (it was put back in the queue)."""
-
-
-class JobCancelled(Exception):
-    pass
-
-
-class LeaseLost(Exception):
-    """Another worker took the job over (our lease expired): stop without writing anything."""
-
-
-@dataclass
-class JobContext:
-    """What a job body sees: its row, the services, and progress/cancel checkpoints."""
-
-    job: JobRow
-    owner: str
-    services: Services
-    repo: JobRepo
-    cancelled: bool = False
-    lost: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """The request as submitted (bookkeeping keys such as ``_fingerprint`` removed)."""
-        return {k: v for k, v in self.job.params.items() if not k.startswith("_")}
-
-    def check(self) -> None:
-        if self.lost:
-            raise LeaseLost(self.job.id)
-        if self.cancelled:
-            raise JobCancelled(self.job.id)
-
-    async def step(self, pct: int, message: str) -> None:
-        """A checkpoint between steps: stop here if cancelled, else record progress."""
-        self.check()
-        if not await self.repo.progress(self.job.id, self.owner, pct, message):
-            self.lost = True
-            self.check()
 
 
 JobBody = Callable[[JobContext], Awaitable[tuple[dict[str, float], dict[str, Any]]]]
@@ -97,9 +53,9 @@ def _bad_data(exc: BaseException) -> str | None:
 
 
 class JobRunner:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: JobServices) -> None:
         self.services = services
-        self.repo = services.jobs.repo
+        self.repo = services.job_repo
         self.lease_s = services.settings.job_lease_s
 
     async def run(self, job_id: str, owner: str | None = None) -> str:

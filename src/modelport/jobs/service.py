@@ -27,6 +27,7 @@ from modelport.jobs.batch import batch_features
 from modelport.jobs.datasets import DatasetService
 from modelport.jobs.engine import Engine
 from modelport.jobs.ownership import visible
+from modelport.jobs.queues import queue_name
 from modelport.jobs.repo import JobRepo
 from modelport.jobs.schemas import BatchPredictRequest, JobInfo, JobList, TrainRequest
 from modelport.jobs.training import resolve_features
@@ -36,11 +37,6 @@ from modelport.settings import Settings
 from modelport.storage.engine import SessionFactory
 
 log = logging.getLogger(__name__)
-QUEUES = {"train": "training", "batch_predict": "inference"}
-
-
-def queue_name(settings: Settings, kind: str) -> str:
-    return QUEUES[kind] + settings.job_queue_suffix
 
 
 def _fingerprint(params: dict[str, Any]) -> str:

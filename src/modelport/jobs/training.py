@@ -19,9 +19,9 @@ import numpy as np
 
 from modelport.errors import InvalidInput
 from modelport.jobs import estimators, native
+from modelport.jobs.context import JobContext
 from modelport.jobs.datasets import TARGET, DatasetInfo, numeric, to_matrix
 from modelport.jobs.fitting import fit_with_progress
-from modelport.jobs.runner import JobContext
 from modelport.jobs.schemas import TrainRequest
 
 REFERENCE_ROWS = 1000

@@ -1,39 +1,7 @@
-"""Per-process job resources: built once in a worker process, used by every job it runs.
-
-Embedded worker processes and Celery pool children both call :func:`build` at start (Celery
-from ``worker_process_init``): their own event loop, database engine and services, none
-inherited from the parent.
-"""
+"""What a job worker process imports up front (the process itself is built by
+:mod:`modelport.worker`, the worker entrypoint)."""
 
 from __future__ import annotations
-
-import asyncio
-from dataclasses import dataclass
-
-from modelport.settings import Settings
-
-
-@dataclass
-class WorkerResources:
-    loop: asyncio.AbstractEventLoop
-    services: object  # modelport.bootstrap.Services (kept untyped to avoid an import cycle)
-
-    def run_job(self, job_id: str) -> str:
-        from modelport.jobs.runner import JobRunner
-
-        runner = JobRunner(self.services)  # type: ignore[arg-type]
-        return self.loop.run_until_complete(runner.run(job_id))
-
-    def run(self, coro: object) -> object:
-        return self.loop.run_until_complete(coro)  # type: ignore[arg-type]
-
-    def close(self) -> None:
-        from modelport.bootstrap import Services
-
-        services = self.services
-        assert isinstance(services, Services)
-        self.loop.run_until_complete(services.close())
-        self.loop.close()
 
 
 def preload() -> None:
@@ -47,13 +15,3 @@ def preload() -> None:
 
     import modelport.jobs.batch  # noqa: F401
     import modelport.jobs.training  # noqa: F401
-
-
-def build(settings: Settings) -> WorkerResources:
-    from modelport.bootstrap import build_services
-
-    preload()
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    services = build_services(settings)
-    return WorkerResources(loop=loop, services=services)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import time
 from contextvars import ContextVar
 from typing import Any
@@ -63,3 +64,11 @@ def new_request_id() -> str:
     value = value & ~(0xF << 76) | 0x7 << 76  # version 7
     value = value & ~(0x3 << 62) | 0x2 << 62  # RFC 9562 variant
     return f"{value:032x}"
+
+
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def request_id_from(incoming: str) -> str:
+    """The client's request id (``X-Request-ID``, gRPC metadata) when it is a sane token, else a fresh one."""
+    return incoming if incoming and _VALID_ID.match(incoming) else new_request_id()

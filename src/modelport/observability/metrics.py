@@ -70,7 +70,8 @@ class Metrics:
         # --- tracking: prediction log, cache, live model performance
         self.log_rows = Counter(
             "modelport_prediction_log_rows_total",
-            "Prediction log rows by outcome: buffered, written, spilled, replayed, duplicate, dropped",
+            "Prediction log rows by outcome: buffered, written, spilled, replayed, duplicate, "
+            "dead_letter, dropped",
             ["outcome"], registry=r,
         )
         self.log_buffer = Gauge(

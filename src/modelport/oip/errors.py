@@ -23,7 +23,9 @@ from modelport.errors import (
     PayloadTooLarge,
     RateLimited,
     Unauthorized,
+    Unavailable,
 )
+from modelport.storage.health import is_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,13 @@ def log_server_error(exc: BaseException) -> None:
         log.error("OIP request failed unexpectedly", exc_info=exc)
 
 
+def as_domain_error(exc: BaseException) -> BaseException:
+    """A database that cannot be reached is Unavailable (503 / UNAVAILABLE), not a bug."""
+    if not isinstance(exc, ModelportError) and is_unreachable(exc):
+        return Unavailable("the database is unavailable; retry shortly")
+    return exc
+
+
 def public_message(exc: BaseException) -> str:
     """What the client sees: the safe detail of a domain error, a generic line otherwise."""
     if isinstance(exc, ModelportError):
@@ -67,6 +76,7 @@ def public_message(exc: BaseException) -> str:
 
 def error_response(exc: BaseException) -> Response:
     """``{"error": ...}`` with the error's HTTP status and headers (Retry-After, WWW-Authenticate)."""
+    exc = as_domain_error(exc)
     log_server_error(exc)
     status = exc.status if isinstance(exc, ModelportError) else 500
     headers = exc.headers if isinstance(exc, ModelportError) else None

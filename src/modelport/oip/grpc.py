@@ -9,8 +9,8 @@ typed field, e.g. FP16). Errors become gRPC status codes through :mod:`modelport
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -18,21 +18,25 @@ from typing import Any, TypeVar
 
 import grpc
 
-from modelport.api.deps import Principal
 from modelport.bootstrap import Services
+from modelport.core.calls import CallContext, call_deadline, call_var
+from modelport.core.gate import Gate
 from modelport.core.traffic import metadata_headers, request_headers_var
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict
-from modelport.errors import InvalidInput, ModelportError
-from modelport.observability.context import new_request_id, request_id_var
+from modelport.errors import DeadlineExceeded, InvalidInput, ModelportError
+from modelport.observability.context import new_request_id, request_id_from, request_id_var
 from modelport.oip import codec, dataplane
 from modelport.oip.auth import authenticate_metadata
-from modelport.oip.errors import grpc_code, log_server_error, public_message
+from modelport.oip.errors import as_domain_error, grpc_code, log_server_error, public_message
 from modelport.oip.generated import grpc_service_pb2 as pb
 from modelport.oip.generated import grpc_service_pb2_grpc as pb_grpc
+from modelport.oip.nul import refuse_nul, refuse_nul_metadata
+from modelport.security.principal import Principal
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+#: a hair after the batcher's own expiry, so queued work is counted as expired there
+DEADLINE_GRACE_S = 0.01
 
 
 # ------------------------------------------------------------------------------ translation
@@ -102,8 +106,8 @@ def _metadata_response(meta: dataplane.ModelMetadata) -> pb.ModelMetadataRespons
 
 def _request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str:
     for key, value in context.invocation_metadata() or ():
-        if key == "x-request-id" and isinstance(value, str) and _VALID_ID.match(value):
-            return value
+        if key == "x-request-id" and isinstance(value, str):
+            return request_id_from(value)
     return new_request_id()
 
 
@@ -111,25 +115,38 @@ def _request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str:
 class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.gate = Gate(services)
 
     async def _call(self, context: grpc.aio.ServicerContext[Any, Any], scope: str | None,
                     work: Callable[[Principal | None], Awaitable[T]]) -> T:
         """Authenticate, run, and map any failure to a status code (the one error path)."""
         token = request_id_var.set(_request_id(context))
         request_headers_var.set(metadata_headers(context.invocation_metadata()))  # sticky traffic (#20)
+        remaining = context.time_remaining()  # the client's deadline, else the server's default
+        timeout = self.services.settings.request_timeout if remaining is None else remaining
+        ctx = CallContext(protocol="grpc", deadline=time.monotonic() + timeout)
+        call_token = call_var.set(ctx)
         try:
             principal = None
+            refuse_nul_metadata(context.invocation_metadata())
             if scope is not None:
-                principal = await authenticate_metadata(self.services, context.invocation_metadata(), scope)
-            return await work(principal)
+                principal = await authenticate_metadata(self.gate, context.invocation_metadata(), scope)
+            try:
+                async with asyncio.timeout(timeout + DEADLINE_GRACE_S):
+                    return await work(principal)
+            except TimeoutError:
+                ctx.cancelled.set()
+                raise DeadlineExceeded("request deadline passed; the answer was not ready") from None
         except grpc.aio.AbortError:
             raise
-        except Exception as exc:
+        except Exception as failure:
+            exc = as_domain_error(failure)
             log_server_error(exc)
             code = grpc_code(exc) if isinstance(exc, ModelportError) else grpc.StatusCode.INTERNAL
             await context.abort(code, public_message(exc))
             raise  # abort raises; this line only satisfies the type checker
         finally:
+            call_var.reset(call_token)
             request_id_var.reset(token)
 
     async def ServerLive(self, request: pb.ServerLiveRequest,
@@ -148,6 +165,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     async def ModelReady(self, request: pb.ModelReadyRequest,
                          context: grpc.aio.ServicerContext[Any, Any]) -> pb.ModelReadyResponse:
         async def work(_p: Principal | None) -> pb.ModelReadyResponse:
+            refuse_nul(request)
             ready = await dataplane.model_ready(self.services, request.name, request.version or None)
             return pb.ModelReadyResponse(ready=ready)
 
@@ -156,6 +174,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     async def ModelMetadata(self, request: pb.ModelMetadataRequest,
                             context: grpc.aio.ServicerContext[Any, Any]) -> pb.ModelMetadataResponse:
         async def work(_p: Principal | None) -> pb.ModelMetadataResponse:
+            refuse_nul(request)
             meta = await dataplane.model_metadata(self.services, request.name, request.version or None)
             return _metadata_response(meta)
 
@@ -164,9 +183,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     async def ModelInfer(self, request: pb.ModelInferRequest,
                          context: grpc.aio.ServicerContext[Any, Any]) -> pb.ModelInferResponse:
         async def work(principal: Principal | None) -> pb.ModelInferResponse:
-            remaining = context.time_remaining()  # the client's deadline, if it set one
-            deadline = None if remaining is None else time.monotonic() + remaining
-            return await self._infer(request, principal, request_id_var.get(), deadline)
+            return await self._infer(request, principal, request_id_var.get(), call_deadline())
 
         return await self._call(context, "predict", work)
 
@@ -188,6 +205,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
 
     async def _infer(self, request: pb.ModelInferRequest, principal: Principal | None,
                      request_id: str, deadline: float | None = None) -> pb.ModelInferResponse:
+        refuse_nul(request)
         result = await self.services.inference.infer(InferenceRequest(
             model=request.model_name, version=request.model_version or None,
             inputs=decode_request(request),

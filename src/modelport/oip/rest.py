@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from modelport.api.deps import Principal, ServicesDep, require
-from modelport.api.responses import dumps
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict
 from modelport.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from modelport.observability.context import current_request_id
@@ -33,6 +31,8 @@ from modelport.oip.schemas import (
     RequestOutput,
     parse,
 )
+from modelport.web.gate import AdminDep, PredictDep, ReadDep, ServicesDep
+from modelport.web.responses import dumps
 
 HEADER_LENGTH = "inference-header-content-length"
 BINARY_MEDIA_TYPE = "application/octet-stream"
@@ -57,9 +57,6 @@ class OIPRoute(APIRoute):
 
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol v2"], route_class=OIPRoute)
-PredictDep = Annotated[Principal, require("predict")]
-ReadDep = Annotated[Principal, require("models:read")]
-AdminDep = Annotated[Principal, require("admin")]
 
 
 def json_response(content: Any, status: int = 200) -> Response:

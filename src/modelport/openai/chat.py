@@ -64,7 +64,9 @@ async def start(inference: InferenceService, body: ChatCompletionRequest, *, req
                 principal: str | None, max_tokens_limit: int) -> TokenStream:
     name, version = split_model(body.model)
     messages = [{"role": m.role, "content": message_text(m, i)} for i, m in enumerate(body.messages)]
-    info = await inference.resolve(name, version)
+    info = await inference.resolve_for(InferenceRequest(
+        model=name, version=version, inputs={}, request_id=request_id, protocol="openai",
+        principal=principal))
     spec = info.signature.inputs[0]
     if kind_of(info) != "chat":
         raise InvalidInput(wrong_kind(info, "chat"))

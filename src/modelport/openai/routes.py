@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter
 from starlette.responses import Response, StreamingResponse
 
-from modelport.api.deps import Principal, ServicesDep, require
-from modelport.api.responses import FastJSONResponse
 from modelport.errors import ModelNotFound, ModelportError
 from modelport.observability.context import current_request_id
 from modelport.openai import chat
@@ -17,10 +15,10 @@ from modelport.openai.errors import OpenAIRoute
 from modelport.openai.kinds import SERVED_BY_V1, kind_of
 from modelport.openai.models import split_model
 from modelport.openai.schemas import ChatCompletionRequest, EmbeddingRequest
+from modelport.web.gate import PredictDep, ReadDep, ServicesDep
+from modelport.web.responses import FastJSONResponse
 
 router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute)
-PredictDep = Annotated[Principal, require("predict")]
-ReadDep = Annotated[Principal, require("models:read")]
 
 
 def _model_object(name: str, created: float) -> dict[str, Any]:

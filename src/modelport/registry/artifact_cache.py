@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from modelport.registry.store import validate_key
+from modelport.registry.artifact_keys import validate_key
 
 TMP_MARK = ".part-"
 

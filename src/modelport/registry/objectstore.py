@@ -19,7 +19,7 @@ import fsspec
 
 from modelport.errors import ArtifactIntegrityError, InvalidInput, Unavailable
 from modelport.registry.artifact_cache import ArtifactCache
-from modelport.registry.store import CHUNK, validate_key
+from modelport.registry.artifact_keys import CHUNK, validate_key
 
 UPLOAD_BLOCK = 8 * 1024 * 1024  # S3 multipart parts must be at least 5 MiB
 

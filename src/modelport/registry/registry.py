@@ -15,10 +15,9 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from modelport.errors import Conflict, InvalidInput, ModelNotFound, VersionNotFound
 from modelport.registry.manifest import (
@@ -33,6 +32,7 @@ from modelport.registry.store import ArtifactStore
 from modelport.security import model_access
 from modelport.storage.base import utcnow
 from modelport.storage.engine import SessionFactory
+from modelport.storage.health import DatabaseHealth
 from modelport.storage.tables import AliasRow, ModelRow, ModelVersionRow
 
 log = logging.getLogger(__name__)
@@ -60,12 +60,16 @@ def _info(row: ModelVersionRow) -> ModelVersionInfo:
 
 
 class ModelRegistry:
-    def __init__(self, sessions: SessionFactory, store: ArtifactStore, cache_ttl: float = 2.0) -> None:
+    def __init__(self, sessions: SessionFactory, store: ArtifactStore, cache_ttl: float = 2.0,
+                 health: DatabaseHealth | None = None) -> None:
         self.sessions = sessions
         self.store = store
         self.cache_ttl = cache_ttl
+        self.health = health or DatabaseHealth()
         self._cache: dict[tuple[str, str | None], tuple[float, ModelVersionInfo]] = {}
-        self._inflight: dict[tuple[str, str | None], asyncio.Future[ModelVersionInfo]] = {}
+        #: the last good resolution of each key and when it was read (answers during an outage)
+        self._good: dict[tuple[str, str | None], tuple[float, ModelVersionInfo]] = {}
+        self._inflight: dict[tuple[str, str | None], tuple[float, asyncio.Future[ModelVersionInfo]]] = {}
         self._generation = 0
 
     def invalidate(self, name: str | None = None) -> None:
@@ -73,9 +77,12 @@ class ModelRegistry:
         self._inflight = {k: t for k, t in self._inflight.items() if name is not None and k[0] != name}
         if name is None:
             self._cache.clear()
+            self._good.clear()
         else:
             for key in [k for k in self._cache if k[0] == name]:
                 del self._cache[key]
+            for key in [k for k in self._good if k[0] == name]:
+                del self._good[key]
 
     # ------------------------------------------------------------------ reads
     async def resolve(self, name: str, ref: str | None = None) -> ModelVersionInfo:
@@ -87,34 +94,32 @@ class ModelRegistry:
         if hit is not None and hit[0] > now:
             return hit[1]
         # single flight: when the entry expires under load, one query (a task of its own, so
-        # a cancelled caller cannot cancel it for the others) serves every concurrent request
-        task = self._inflight.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self._fetch(key, name, ref, hit, now))
-            self._inflight[key] = task
+        # a cancelled or impatient caller cannot cancel it for the others) serves every
+        # concurrent request; a sick database answers from the last good resolution
+        # (see modelport.storage.health)
+        flight = self._inflight.get(key)
+        if flight is None:
+            task = asyncio.ensure_future(self._fetch(key, name, ref, now))
+            flight = self._inflight[key] = (now, task)
             task.add_done_callback(lambda t: self._fetched(key, t))
-        return await asyncio.shield(task)
+        good = self._good.get(key)
+        return await self.health.wait(flight[1], flight[0], good[1] if good else None,
+                                      good[0] if good else None, "model registry")
 
     def _fetched(self, key: tuple[str, str | None], task: asyncio.Future[ModelVersionInfo]) -> None:
-        if self._inflight.get(key) is task:
+        flight = self._inflight.get(key)
+        if flight is not None and flight[1] is task:
             del self._inflight[key]
         if not task.cancelled():
             task.exception()  # retrieved here: every waiter re-raises it, none may be left
 
     async def _fetch(self, key: tuple[str, str | None], name: str, ref: str | None,
-                     hit: tuple[float, ModelVersionInfo] | None, now: float) -> ModelVersionInfo:
+                     now: float) -> ModelVersionInfo:
         generation = self._generation
-        try:
-            info = await self._resolve(name, ref)
-        except (SQLAlchemyError, OSError, TimeoutError):
-            if hit is None:
-                raise
-            # database outage: keep serving the last known resolution rather than failing
-            log.warning("registry unreachable; serving cached resolution of %s %s", name, ref)
-            self._cache[key] = (now + self.cache_ttl, hit[1])
-            return hit[1]
+        info = await self._resolve(name, ref)
         if self.cache_ttl > 0 and generation == self._generation:
             self._cache[key] = (now + self.cache_ttl, info)
+            self._good[key] = (time.monotonic(), info)
         return info
 
     async def _resolve(self, name: str, ref: str | None) -> ModelVersionInfo:
@@ -126,6 +131,8 @@ class ModelRegistry:
             if ref is None or ref in (LATEST, DEFAULT_ALIAS) or not ref.isdigit():
                 alias = DEFAULT_ALIAS if ref is None else ref
                 row_alias = None
+                if alias != LATEST and not is_valid_alias(alias):  # never query with it (NUL: PG refuses)
+                    raise VersionNotFound(f"model {name!r} has no version or alias {alias[:64]!r}")
                 if alias != LATEST:
                     row_alias = await session.get(AliasRow, (name, alias))
                     if row_alias is None and ref is not None:
@@ -311,7 +318,3 @@ class ModelRegistry:
         async with self.sessions() as session:
             total = await session.execute(select(func.count()).select_from(ModelVersionRow))
             return int(total.scalar() or 0)
-
-
-def config_from(data: dict[str, Any] | None) -> ServingConfig:
-    return ServingConfig.model_validate(data or {})

@@ -9,22 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from modelport.errors import InvalidInput, PayloadTooLarge
-
-_KEY_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-CHUNK = 1024 * 1024
-
-
-def validate_key(key: str) -> str:
-    parts = key.split("/")
-    if not parts or any(not _KEY_SEGMENT.match(p) or ".." in p for p in parts):
-        raise InvalidInput(f"invalid artifact key {key!r}")
-    return key
+from modelport.registry.artifact_keys import CHUNK, validate_key
 
 
 def copy_hashing(src: BinaryIO, dst: BinaryIO, limit: int | None = None) -> tuple[str, int]:

@@ -14,15 +14,12 @@ import numpy as np
 
 from modelport.core.types import Tensor
 from modelport.errors import InvalidInput
-from modelport.runtime.archive import check_weights_safe, unpack
+from modelport.runtime.archive import unpack_checked
 
 
 def model_directory(artifact: Path, options: dict[str, Any]) -> Path:
     """Unpack the artifact (or use the directory) and refuse pickle weights unless allowed."""
-    cache = options.get("cache_dir")
-    model_dir = unpack(artifact, Path(cache) if cache else None)
-    check_weights_safe(model_dir, bool(options.get("allow_pickle", False)))
-    return model_dir
+    return unpack_checked(artifact, options)
 
 
 def torch_threads(options: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from modelport.core.types import TensorDict
 from modelport.errors import ArtifactIntegrityError, ModelportError, Unavailable
@@ -30,7 +31,8 @@ from modelport.runtime.batching import BatchConfig, Batcher
 from modelport.runtime.executor import Runner, ThreadRunner
 from modelport.runtime.options import runtime_options
 from modelport.runtime.registry import FLAVORS, runtime_class
-from modelport.runtime.workers import ProcessRunner, WorkerSpec
+from modelport.runtime.worker_child import WorkerSpec
+from modelport.runtime.workers import ProcessRunner
 
 log = logging.getLogger(__name__)
 Key = tuple[str, int]
@@ -67,14 +69,15 @@ class LoadedModel:
 
 
 def load_runtime(info: ModelVersionInfo, path: Path, allow_pickle: bool, *, load: bool = True,
-                 allow_code: bool = False) -> Runtime:
+                 allow_code: bool = False, options: dict[str, Any] | None = None) -> Runtime:
     """Verify the checksum, then load and warm up (unless workers will); runs in a thread."""
     actual = sha256_file(path)
     if actual != info.sha256:
         raise ArtifactIntegrityError(
             f"artifact of {info.name} v{info.version} fails its sha256 check; refusing to load"
         )
-    options = runtime_options(info.config, allow_pickle=allow_pickle, allow_code=allow_code)
+    options = {**(options or {}),
+               **runtime_options(info.config, allow_pickle=allow_pickle, allow_code=allow_code)}
     runtime = runtime_class(info.flavor)(path, info.signature, options)
     if load:
         runtime.load()
@@ -83,25 +86,29 @@ def load_runtime(info: ModelVersionInfo, path: Path, allow_pickle: bool, *, load
 
 
 def fetch_and_load(store: ArtifactStore, info: ModelVersionInfo, allow_pickle: bool, *,
-                   load: bool = True, allow_code: bool = False) -> Runtime:
+                   load: bool = True, allow_code: bool = False,
+                   options: dict[str, Any] | None = None) -> Runtime:
     """Get a local copy of the artifact and load it; a cached copy that fails its checksum is
     dropped and fetched once more (the original in the store decides). Runs in a thread."""
     try:
         return load_runtime(info, store.local_path(info.artifact_key), allow_pickle, load=load,
-                            allow_code=allow_code)
+                            allow_code=allow_code, options=options)
     except ArtifactIntegrityError:
         if not store.evict(info.artifact_key):
             raise
         log.warning("cached artifact of %s v%s was corrupt; fetching it again", info.name, info.version)
         return load_runtime(info, store.local_path(info.artifact_key), allow_pickle, load=load,
-                            allow_code=allow_code)
+                            allow_code=allow_code, options=options)
 
 
 class ModelManager:
     def __init__(self, store: ArtifactStore, metrics: Metrics, *, threads: int = 2,
                  max_queue: int = 2048, max_loaded: int = 32, allow_pickle: bool = False,
-                 max_batch_size: int = 64, max_latency_ms: float = 5.0, workers: int = 0) -> None:
+                 max_batch_size: int = 64, max_latency_ms: float = 5.0, workers: int = 0,
+                 extra_options: dict[str, Any] | None = None) -> None:
         self.store = store
+        #: options every runtime gets (where archives unpack, their size cap; see runtime/archive.py)
+        self.extra_options = extra_options or {}
         self.metrics = metrics
         self.max_queue = max_queue
         self.max_batch_size = max_batch_size
@@ -150,7 +157,8 @@ class ModelManager:
             try:
                 runtime = await asyncio.get_running_loop().run_in_executor(
                     self.pool, functools.partial(fetch_and_load, self.store, info, self.allow_pickle,
-                                                 load=workers == 0, allow_code=self.allow_code)
+                                                 load=workers == 0, allow_code=self.allow_code,
+                                                 options=self.extra_options)
                 )
                 runner = await self._runner(info, runtime, workers)
             except ModelportError:

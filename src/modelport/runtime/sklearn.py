@@ -123,8 +123,8 @@ class ForestProba:
     own arrays (single output: ``value[:, 0, :]`` is contiguous), so they cost no memory.
 
     The input is cast to float32 as sklearn does; anything unexpected (wrong width, a value that
-    overflows float32, a non-array) goes through the forest's own validation, which raises the
-    error sklearn would.
+    overflows float32, a non-array) goes to the forest's public ``predict_proba``, which raises
+    the error sklearn would.
     """
 
     def __init__(self, model: Any) -> None:
@@ -172,6 +172,8 @@ class ForestProba:
 
     def __call__(self, x: Any) -> np.ndarray[Any, Any]:
         x32 = self._prepare(x)
+        if x32 is None:  # anything unusual: sklearn's own predict_proba (its validation, its errors)
+            return self.model.predict_proba(x)  # type: ignore[no-any-return]
         pairs = iter(self.trees)
         tree, table = next(pairs)
         total: np.ndarray[Any, Any] = table.take(tree.apply(x32), axis=0)
@@ -180,14 +182,16 @@ class ForestProba:
         total /= len(self.trees)
         return total
 
-    def _prepare(self, x: Any) -> Any:
+    def _prepare(self, x: Any) -> np.ndarray[Any, Any] | None:
+        """The float32 rows sklearn would predict on, or None when only sklearn's public
+        ``predict_proba`` should see this input (its own validation decides)."""
         if (isinstance(x, np.ndarray) and x.ndim == 2 and x.shape[1] == self.n_features
                 and x.dtype.kind in "fiu"):
             with np.errstate(over="ignore"):  # an overflow is refused just below, as sklearn does
                 x32 = np.ascontiguousarray(x, dtype=np.float32)
             if np.count_nonzero(np.isfinite(x32)) == x32.size:
                 return x32
-        return self.model._validate_X_predict(x)
+        return None
 
 
 class LogisticProba:

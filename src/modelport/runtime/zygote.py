@@ -23,12 +23,13 @@ import threading
 import time
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelport.errors import ModelError, Unavailable
 
 if TYPE_CHECKING:
-    from modelport.runtime.workers import WorkerSpec
+    from modelport.runtime.worker_child import WorkerSpec
 
 START_TIMEOUT_S = 120.0
 
@@ -49,7 +50,15 @@ class ForkedProcess:
             return False
         except PermissionError:  # the pid was reused by a process we may not signal
             return False
-        return True
+        return not self._zombie()
+
+    def _zombie(self) -> bool:
+        """A dead worker whose zygote died too waits as a zombie until init reaps it (if ever)."""
+        try:
+            stat = Path(f"/proc/{self.pid}/stat").read_text()
+        except OSError:
+            return False
+        return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -63,7 +72,7 @@ class ForkedProcess:
 
 def zygote_main(control: Connection, spec: WorkerSpec) -> None:  # pragma: no cover - child
     """Load the model, then fork a worker for every ``("fork", conn, out_name)`` message."""
-    from modelport.runtime.workers import load_for_worker, serve
+    from modelport.runtime.worker_child import load_for_worker, serve
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)

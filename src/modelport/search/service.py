@@ -21,6 +21,7 @@ from modelport.core.embeddings import embedding_output, normalize
 from modelport.core.inference import InferenceService
 from modelport.core.types import InferenceRequest, Tensor
 from modelport.errors import Conflict, InvalidInput, NotFound
+from modelport.observability.context import current_request_id, principal_var
 from modelport.registry.registry import check_name
 from modelport.search.stores import Document, Hit, VectorStore, detect_store
 from modelport.search.tables import CollectionRow, DocumentRow
@@ -117,12 +118,15 @@ class SearchService:
     # -------------------------------------------------------------- documents
     async def _embed(self, model: str, version: int, texts: list[str]) -> Tensor:
         vectors: list[Tensor] = []
+        request_id = current_request_id()  # logged with the caller, like every prediction
         for start in range(0, len(texts), self.embed_batch):
             chunk = texts[start:start + self.embed_batch]
             info = await self.inference.resolve(model, str(version))
+            part = request_id if start == 0 or not request_id else f"{request_id}.{start // self.embed_batch}"
             result = await self.inference.infer(InferenceRequest(
                 model=model, version=str(version),
                 inputs={info.signature.inputs[0].name: np.array(chunk, dtype=object)}, protocol="search",
+                request_id=part, principal=principal_var.get(),
             ))
             vectors.append(embedding_output(result.outputs))
         return normalize(np.concatenate(vectors))

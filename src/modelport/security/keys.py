@@ -15,6 +15,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select, update
@@ -27,6 +28,7 @@ from modelport.security.scopes import normalize
 from modelport.security.tables import ApiKeyRow, UserRow
 from modelport.storage.base import utcnow
 from modelport.storage.engine import SessionFactory
+from modelport.storage.health import DatabaseHealth
 
 log = logging.getLogger(__name__)
 MAX_CACHED = 10_000
@@ -86,13 +88,16 @@ def _aware(dt: datetime | None) -> datetime | None:
 
 
 class KeyService:
-    def __init__(self, sessions: SessionFactory, cache_ttl: float = 5.0) -> None:
+    def __init__(self, sessions: SessionFactory, cache_ttl: float = 5.0,
+                 health: DatabaseHealth | None = None) -> None:
         self.sessions = sessions
         self.cache_ttl = cache_ttl
+        self.health = health or DatabaseHealth()
         self._cache: dict[str, _Cached] = {}
         #: presented keys that verified, parsed (key id and digest), so a repeat skips the hashing
         self._verified: dict[str, apikeys.ParsedKey] = {}
-        self._inflight: dict[str, asyncio.Future[_Cached]] = {}
+        self._inflight: dict[str, tuple[float, asyncio.Future[_Cached]]] = {}
+        self._touches: set[asyncio.Task[None]] = set()
 
     # --- management
     async def create(self, owner_id: str, *, name: str = "", scopes: list[str],
@@ -148,6 +153,15 @@ class KeyService:
             await session.commit()
         self._cache.pop(key_id, None)
 
+    def pending(self) -> tuple[asyncio.Future[Any], ...]:
+        """Background work still running (last-use touches, lookups): awaited at shutdown."""
+        return (*self._touches, *(task for _, task in self._inflight.values()))
+
+    def forget_owner(self, owner_id: str) -> None:
+        """Drop the cached rows of a user's keys (disabled or deleted: effective at once here)."""
+        for key_id in [k for k, e in self._cache.items() if e.principal and e.principal.owner == owner_id]:
+            del self._cache[key_id]
+
     # --- hot path
     async def verify(self, presented: str) -> Principal:
         # a key that verified before skips the format check and the hash (2 us of a request);
@@ -158,7 +172,7 @@ class KeyService:
         entry = self._cache.get(parsed.key_id)
         now = time.monotonic()
         if entry is None or now - entry.fetched > self.cache_ttl:
-            entry = await self._load(parsed.key_id)
+            entry = await self._load(parsed.key_id, entry)
         if (entry.digest is None or entry.principal is None
                 or not apikeys.matches(entry.digest, parsed.digest)):
             raise Unauthorized("invalid API key")
@@ -170,27 +184,33 @@ class KeyService:
             if len(self._verified) >= MAX_CACHED:
                 self._verified.clear()
             self._verified[presented] = parsed
-        if not entry.touched:
+        if not entry.touched:  # in the background: bookkeeping never waits on the database
             entry.touched = True
-            await self._touch(parsed.key_id)
+            task = asyncio.get_running_loop().create_task(self._touch(parsed.key_id))
+            self._touches.add(task)
+            task.add_done_callback(self._touches.discard)
         return entry.principal
 
-    async def _load(self, key_id: str) -> _Cached:
-        """One database read per key per TTL, shared by concurrent requests."""
-        pending = self._inflight.get(key_id)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[_Cached] = asyncio.get_running_loop().create_future()
-        self._inflight[key_id] = future
-        try:
-            entry = await self._fetch(key_id)
-            future.set_result(entry)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it, nobody logs "never retrieved"
-            raise
-        finally:
-            self._inflight.pop(key_id, None)
+    async def _load(self, key_id: str, stale: _Cached | None) -> _Cached:
+        """One database read per key per TTL, shared by concurrent requests (a task of its
+        own); during an outage the last good row answers (see modelport.storage.health)."""
+        flight = self._inflight.get(key_id)
+        if flight is None:
+            task = asyncio.get_running_loop().create_task(self._fetch_and_cache(key_id))
+            flight = self._inflight[key_id] = (time.monotonic(), task)
+            task.add_done_callback(lambda t: self._fetched(key_id, t))
+        return await self.health.wait(flight[1], flight[0], stale, stale.fetched if stale else None,
+                                      "API key")
+
+    def _fetched(self, key_id: str, task: asyncio.Future[_Cached]) -> None:
+        flight = self._inflight.get(key_id)
+        if flight is not None and flight[1] is task:
+            del self._inflight[key_id]
+        if not task.cancelled():
+            task.exception()  # retrieved: waiters re-raise it, nobody logs "never retrieved"
+
+    async def _fetch_and_cache(self, key_id: str) -> _Cached:
+        entry = await self._fetch(key_id)
         if len(self._cache) >= MAX_CACHED:
             self._cache.pop(next(iter(self._cache)))
         self._cache[key_id] = entry

@@ -26,6 +26,7 @@ class TokenClaims:
     owner: str
     expires_at: float
     models: tuple[str, ...] | None = None  # #21: the user's model patterns when issued
+    version: int = 0  # the user's token version when issued (``ver``; absent in older tokens)
 
 
 class TokenService:
@@ -47,10 +48,10 @@ class TokenService:
         return self._secret
 
     def issue(self, subject: str, owner: str, scopes: frozenset[str],
-              models: list[str] | None = None) -> tuple[str, int]:
+              models: list[str] | None = None, version: int = 0) -> tuple[str, int]:
         now = int(time.time())
         claims: dict[str, object] = {
-            "sub": subject, "uid": owner, "scope": " ".join(sorted(scopes)),
+            "sub": subject, "uid": owner, "scope": " ".join(sorted(scopes)), "ver": version,
             "iat": now, "exp": now + self.ttl_s, "jti": secrets.token_hex(12), "iss": ISSUER,
         }
         if models is not None:
@@ -81,7 +82,9 @@ class TokenService:
             raise Unauthorized("invalid token") from None
         scope = claims.get("scope", "")
         owner = claims.get("uid")
-        if not isinstance(scope, str) or not isinstance(owner, str) or not isinstance(claims["sub"], str):
+        version = claims.get("ver", 0)
+        if (not isinstance(scope, str) or not isinstance(owner, str) or not isinstance(claims["sub"], str)
+                or type(version) is not int):
             raise Unauthorized("invalid token")
         models = claims.get("models")
         if models is not None and (not isinstance(models, list)
@@ -89,4 +92,4 @@ class TokenService:
             raise Unauthorized("invalid token")
         return TokenClaims(subject=claims["sub"], scopes=frozenset(scope.split()), owner=owner,
                            expires_at=float(claims["exp"]),
-                           models=None if models is None else tuple(models))
+                           models=None if models is None else tuple(models), version=version)

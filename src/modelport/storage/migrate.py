@@ -1,18 +1,27 @@
-"""Run Alembic migrations programmatically on an async engine (at startup and from tests)."""
+"""Run Alembic migrations programmatically on an async engine (at startup and from tests).
+
+Alembic is imported when a migration runs, not with this module: ``alembic.command`` pulls in
+autogenerate and every dialect's DDL (about a second), and the app, the CLI and the worker all
+import this module.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -24,6 +33,8 @@ def _run(connection: Connection, action: str, revision: str) -> None:
     if connection.dialect.name == "postgresql":
         # replicas starting together must not migrate concurrently
         connection.execute(text("SELECT pg_advisory_xact_lock(7331001)"))
+    from alembic import command
+
     cfg = alembic_config(connection)
     if action == "upgrade":
         command.upgrade(cfg, revision)

@@ -42,7 +42,8 @@ PG_TYPES: dict[str, str] = {
     "alias": "varchar", "principal": "varchar", "protocol": "varchar", "status": "varchar",
     "error_code": "varchar", "rows": "int4", "latency_ms": "float8", "cached": "bool",
     "inputs": "text", "inputs_hash": "varchar", "inputs_truncated": "bool", "outputs": "text",
-    "trace_id": "varchar", "arm": "varchar",
+    "trace_id": "varchar", "arm": "varchar", "prompt_tokens": "int4", "completion_tokens": "int4",
+    "finish_reason": "varchar",
 }
 
 

@@ -68,6 +68,42 @@ def _pairs(outputs_json: str | None, actual: Any) -> list[tuple[Any, Any]]:
     return list(zip(preds, actuals, strict=False))
 
 
+def _label_kind(info: ModelVersionInfo) -> str | None:
+    """What an actual value must be for this version: ``int``, ``bool``, ``str``, ``number``."""
+    outputs = info.signature.outputs
+    spec = next((o for o in outputs if o.name == "predictions"), outputs[0] if outputs else None)
+    if spec is None:
+        return None
+    if spec.dtype == "bool":
+        return "bool"
+    if spec.dtype.startswith(("int", "uint")):
+        return "int"
+    if spec.dtype in ("str", "bytes"):
+        return "str"
+    return "number"
+
+
+def check_actuals(info: ModelVersionInfo, actuals: list[Any]) -> None:
+    """Refuse actual values this version could never predict: a label of the wrong type for a
+    classifier (``"cat"`` or ``2.5`` for integer classes), a non-number for a regressor."""
+    kind = _label_kind(info)
+    for i, value in enumerate(actuals):
+        if kind == "int":
+            ok = (isinstance(value, int) and not isinstance(value, bool)) or (
+                isinstance(value, float) and value.is_integer())
+        elif kind == "bool":
+            ok = isinstance(value, bool)
+        elif kind == "str":
+            ok = isinstance(value, str)
+        elif kind == "number":
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        else:
+            ok = True
+        if not ok:
+            raise InvalidInput(f"actual[{i}]: {str(value)[:32]!r} is not a value {info.name} v{info.version} "
+                               f"can predict (its predictions are {kind})")
+
+
 def compute_metrics(pairs: list[tuple[Any, Any]], classifier: bool) -> dict[str, float | None]:
     if classifier:
         correct = sum(1 for p, a in pairs if p == a or str(p) == str(a))
@@ -116,6 +152,12 @@ class FeedbackService:
             raise NotFound(f"no logged prediction with request id {request_id[:128]!r}")
         if isinstance(actual, list) and len(actual) != row.rows:
             raise InvalidInput(f"actual: the prediction has {row.rows} row(s), got {len(actual)} values")
+        if not isinstance(actual, list) and row.rows != 1:
+            raise InvalidInput(f"actual: the prediction has {row.rows} rows; "
+                               "send a list with one value per row")
+        if row.version is not None:
+            check_actuals(await self.version_info(row.model, row.version),
+                          actual if isinstance(actual, list) else [actual])
         async with self.sessions() as session:
             existing = await session.get(FeedbackRow, request_id)
             created = existing is None

@@ -35,8 +35,10 @@ _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 COLUMNS: tuple[str, ...] = (
     "request_id", "ts", "model", "version", "alias", "principal", "protocol", "status",
     "error_code", "rows", "latency_ms", "cached", "inputs", "inputs_hash", "inputs_truncated",
-    "outputs", "trace_id", "arm",
+    "outputs", "trace_id", "arm", "prompt_tokens", "completion_tokens", "finish_reason",
 )
+#: columns added later: a spill or journal line written before them reads back as None
+_LATER = frozenset(("arm", "prompt_tokens", "completion_tokens", "finish_reason"))  # older lines lack them
 Row = tuple[Any, ...]
 
 
@@ -60,6 +62,9 @@ class PredictionRecord:
     trace_id: str | None = None
     span: SpanContext | None = None  # linked from the writer's flush span
     arm: str | None = None  # traffic arm that served: primary, canary or shadow (#20)
+    prompt_tokens: int | None = None  # generations only
+    completion_tokens: int | None = None
+    finish_reason: str | None = None
 
 
 def now() -> datetime:
@@ -154,6 +159,9 @@ def encode_row(record: PredictionRecord, stamp: Callable[[datetime], Any] = _sam
         outputs_json,
         record.trace_id,
         _clip(record.arm, 16),
+        record.prompt_tokens,
+        record.completion_tokens,
+        _clip(record.finish_reason, 16),
     )
 
 
@@ -177,4 +185,4 @@ def row_from_json(line: bytes) -> Row:
     obj: dict[str, Any] = orjson.loads(line)
     ts = datetime.fromisoformat(obj["ts"].replace("Z", "+00:00"))
     obj["ts"] = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-    return tuple(obj[c] if c != "arm" else obj.get(c) for c in COLUMNS)  # older lines lack the arm
+    return tuple(obj.get(c) if c in _LATER else obj[c] for c in COLUMNS)

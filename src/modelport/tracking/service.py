@@ -13,6 +13,7 @@ from modelport.settings import Settings
 from modelport.storage.engine import SessionFactory
 from modelport.tracking.drift import DriftService
 from modelport.tracking.feedback import FeedbackService
+from modelport.tracking.journal import Journal
 from modelport.tracking.log import PredictionRecorder
 from modelport.tracking.query import PredictionQuery
 from modelport.tracking.reference import ReferenceStore
@@ -44,6 +45,8 @@ def build_tracking(settings: Settings, engine: AsyncEngine, sessions: SessionFac
         engine, metrics, SpillStore(settings.home / "spill"), enabled=settings.prediction_log,
         flush_interval=settings.log_flush_interval_s, buffer_max=settings.log_buffer_max,
         write_timeout=settings.log_write_timeout_s, retry_max=settings.log_retry_max_s, tracer=tracer,
+        journal=Journal(settings.home / "journal", settings.log_journal_fsync_s)
+        if settings.log_journal else None,
     )
     references = ReferenceStore(sessions, registry)
     return Tracking(

@@ -60,6 +60,10 @@ class PredictionRow(Base):
     outputs: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON text
     trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     arm: Mapped[str | None] = mapped_column(String(16), nullable=True)  # traffic arm (#20)
+    # generations (chat completions): token counts and why it stopped (migration 0007_trust)
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    finish_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class FeedbackRow(Base):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
-from modelport.api.deps import ServicesDep, require, require_account
+from modelport.api.deps import AdminDep, ServicesDep, require_account
 from modelport.api.schemas import StrictBody
 from modelport.errors import Forbidden, InvalidInput
 from modelport.security import model_access
@@ -21,7 +21,6 @@ from modelport.storage.base import utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["security"])
 AccountDep = Annotated[Principal, require_account()]
-AdminDep = Annotated[Principal, require("admin")]
 KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="The key id (the part after mp_)")]
 
 

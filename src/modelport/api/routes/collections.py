@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
-from modelport.api.deps import Principal, ServicesDep, require
+from modelport.api.deps import PredictDep, ServicesDep, WriteDep
 from modelport.api.schemas import StrictBody
 from modelport.search.service import CollectionInfo
 from modelport.search.stores import Document
 
 router = APIRouter(prefix="/api/v1/collections", tags=["search"])
-ReadDep = Annotated[Principal, require("predict")]
-WriteDep = Annotated[Principal, require("models:write")]
 Scalar = str | int | float | bool | None
 
 
@@ -85,12 +83,12 @@ async def create_collection(body: CollectionCreate, services: ServicesDep, _p: W
 
 
 @router.get("", response_model=list[CollectionOut], summary="List collections")
-async def list_collections(services: ServicesDep, _p: ReadDep) -> list[CollectionOut]:
+async def list_collections(services: ServicesDep, _p: PredictDep) -> list[CollectionOut]:
     return [CollectionOut.of(c) for c in await services.search.list_collections()]
 
 
 @router.get("/{name}", response_model=CollectionOut, summary="Show a collection")
-async def get_collection(name: str, services: ServicesDep, _p: ReadDep) -> CollectionOut:
+async def get_collection(name: str, services: ServicesDep, _p: PredictDep) -> CollectionOut:
     return CollectionOut.of(await services.search.get(name))
 
 
@@ -114,7 +112,7 @@ async def delete_document(name: str, doc_id: str, services: ServicesDep, _p: Wri
 
 
 @router.post("/{name}/search", response_model=SearchOut, summary="Rank documents by similarity to a query")
-async def search(name: str, body: SearchIn, services: ServicesDep, _p: ReadDep) -> SearchOut:
+async def search(name: str, body: SearchIn, services: ServicesDep, _p: PredictDep) -> SearchOut:
     info, hits = await services.search.search(name, body.query, body.top_k, dict(body.filter))
     return SearchOut(collection=info.name, model=info.model, model_version=info.model_version,
                      results=[HitOut(id=h.id, score=h.score, text=h.text, metadata=h.metadata) for h in hits])

@@ -6,17 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from modelport.api.deps import Principal, ServicesDep, require
-from modelport.api.responses import FastJSONResponse
+from modelport.api.deps import PredictDep, ServicesDep
 from modelport.api.routes.predict import encode
 from modelport.api.schemas import PredictResponse
 from modelport.core.images import decode, image_config, to_inputs
 from modelport.core.types import InferenceRequest
 from modelport.errors import PayloadTooLarge
 from modelport.observability.context import current_request_id
+from modelport.web.responses import FastJSONResponse
 
 router = APIRouter(prefix="/api/v1/models", tags=["predict"])
-PredictDep = Annotated[Principal, require("predict")]
 CHUNK = 256 * 1024
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from modelport import __version__
 from modelport.api.deps import Principal, ServicesDep, require
-from modelport.api.responses import FastJSONResponse
+from modelport.web.responses import FastJSONResponse
 
 router = APIRouter(tags=["health"])
 

@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from pydantic import ValidationError
 
-from modelport.api.deps import Principal, ServicesDep, require
+from modelport.api.deps import ReadDep, ServicesDep, WriteDep
 from modelport.api.schemas import ModelDetail, ModelSummary, VersionOut
 from modelport.errors import InvalidInput
 from modelport.registry.manifest import ServingConfig, Signature
@@ -16,8 +16,6 @@ from modelport.registry.manifest import ServingConfig, Signature
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
 # Uploads get their own router so the app can give them the larger MODELPORT_MAX_UPLOAD_BYTES limit.
 upload_router = APIRouter(prefix="/api/v1/models", tags=["models"])
-ReadDep = Annotated[Principal, require("models:read")]
-WriteDep = Annotated[Principal, require("models:write")]
 
 
 def _json_field(raw: str | None, field: str) -> object:
@@ -70,7 +68,7 @@ async def get_version(name: str, version: str, services: ServicesDep, _p: ReadDe
                     summary="Register a new version from an uploaded artifact")
 async def register_model(
     services: ServicesDep,
-    _p: WriteDep,
+    principal: WriteDep,
     file: Annotated[UploadFile, File(description="Model artifact (.skops, .onnx, .joblib)")],
     name: Annotated[str, Form(min_length=1, max_length=128)],
     flavor: Annotated[str, Form(min_length=1, max_length=32)],
@@ -93,7 +91,7 @@ async def register_model(
         raise InvalidInput("tags must be a JSON object of strings")
     info = await services.models.register_stream(
         name, flavor, file.file, file.filename or "upload", signature=sig, description=description,
-        tags=tag_data, config=cfg, aliases=[alias] if alias else None, admin=_p.has("admin"),
+        tags=tag_data, config=cfg, aliases=[alias] if alias else None, admin=principal.has("admin"),
     )
     return VersionOut.of(info, (await services.registry.get_model(name)).aliases)
 

@@ -8,14 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, UploadFile
 
-from modelport.api.deps import Principal, ServicesDep, require
-from modelport.api.responses import FastJSONResponse
+from modelport.api.deps import ReadDep, ServicesDep, WriteDep
 from modelport.errors import PayloadTooLarge
 from modelport.tracking.reference import parse_reference_file
+from modelport.web.responses import FastJSONResponse
 
 router = APIRouter(prefix="/api/v1/models", tags=["monitoring"])
-ReadDep = Annotated[Principal, require("models:read")]
-WriteDep = Annotated[Principal, require("models:write")]
 Window = Annotated[str, Query(max_length=16, description="e.g. 30m, 24h, 7d")]
 MAX_REFERENCE_BYTES = 64 * 1024 * 1024
 

@@ -10,11 +10,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from modelport.api.deps import Principal, ServicesDep, require
-from modelport.api.responses import FastJSONResponse
 from modelport.api.routes.text import TextRequest
 from modelport.core.types import InferenceRequest
 from modelport.errors import InvalidInput
 from modelport.observability.context import current_request_id
+from modelport.web.responses import FastJSONResponse
 
 router = APIRouter(prefix="/api/v1/models", tags=["text"])
 PredictDep = Annotated[Principal, require("predict")]

@@ -1,35 +1,32 @@
 """``/api/v1`` prediction routes: translate JSON rows to the canonical request and back.
 
-The body is parsed by :mod:`modelport.api.predict_body` (orjson into numpy, strict numbers,
-one message per bad body; the pydantic models define the OpenAPI schema). Each request carries
-a deadline and is cancelled, rows and all, if its client disconnects (:mod:`modelport.api.control`).
-
-Most requests to these two routes never reach FastAPI: :mod:`modelport.api.fastlane` answers
-them in pure ASGI with the same steps (and :func:`run_predict`). The routes here document the
-API and serve the requests the lane hands over (tracing, CORS, unusual bodies).
+Ordinary routes in the one middleware stack: the gate admitted the caller before the body was
+read (:mod:`modelport.web.gate`); the body is read under the body limit and parsed by
+:mod:`modelport.api.predict_body` (strict numbers, one message per bad body, the seeds' names).
+Each request carries a deadline and is cancelled, rows and all, if its client disconnects
+(:mod:`modelport.web.deadline`). :mod:`modelport.api.routes.predict_asgi` serves the same two
+paths as raw ASGI endpoints with the same functions; these routes document them (OpenAPI).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, Request
-from fastapi._body_limit import get_body_limit_error
+from fastapi import APIRouter, Request
 from starlette.responses import Response
-from starlette.types import Receive
+from starlette.types import Receive, Scope
 
-from modelport.api.control import TIMEOUT_HEADER, request_deadline, until_disconnect
-from modelport.api.deps import Principal, require
+from modelport.api.deps import PredictDep, Principal
 from modelport.api.predict_body import PredictBody, openapi_body, parse_predict_body
-from modelport.api.responses import dumps
 from modelport.api.schemas import BatchPredictRequest, PredictRequest, PredictResponse
 from modelport.core.types import InferenceRequest, InferenceResponse, TensorDict
-from modelport.errors import InvalidInput
+from modelport.errors import InvalidInput, ModelportError, PayloadTooLarge, UnsupportedMediaType
 from modelport.observability.context import current_request_id
+from modelport.web.control import ClientClosedRequest
+from modelport.web.responses import dumps
 
 router = APIRouter(prefix="/api/v1/models", tags=["predict"])
-PredictDep = Annotated[Principal, require("predict")]
 
 
 def rows_to_inputs(rows: list[Any] | np.ndarray[Any, Any], input_name: str) -> TensorDict:
@@ -83,22 +80,25 @@ def use_cache(cache_control: str | None) -> bool:
 
 
 async def run_predict(services: Any, name: str, rows: list[Any] | np.ndarray[Any, Any], version: str | None,
-                      principal: Principal, *, timeout_header: str | None, cache_control: str | None,
-                      receive: Receive, confidence_threshold: float | None = None,
-                      single_row: bool | None = None) -> bytes:
+                      principal: Principal, *, cache_control: str | None,
+                      confidence_threshold: float | None = None, single_row: bool | None = None) -> bytes:
     """The route's work once the body is parsed and the caller known; the JSON body it answers.
 
-    Shared by the FastAPI route below and the pure-ASGI lane (:mod:`modelport.api.fastlane`), so
-    both edges answer the same bytes. ``receive`` is watched for the client going away.
+    The deadline and the client's hang-up are the middleware's (:mod:`modelport.web.deadline`).
     """
-    deadline = request_deadline(timeout_header, services.settings.request_timeout)
-    info = await services.inference.resolve(name, version)
+    try:
+        info = await services.inference.resolve(name, version)
+    except ModelportError as exc:  # logged like any failed prediction
+        services.inference.record_failure(InferenceRequest(
+            model=name, version=version, inputs={}, request_id=current_request_id(), protocol="rest",
+            principal=principal.id), exc.code)
+        raise
     inference = InferenceRequest(
         model=name, version=version, inputs=rows_to_inputs(rows, info.signature.inputs[0].name),
-        request_id=current_request_id(), protocol="rest", principal=principal.id, deadline=deadline,
+        request_id=current_request_id(), protocol="rest", principal=principal.id,
         use_cache=use_cache(cache_control), resolved=info,
     )
-    result = await until_disconnect(receive, services.inference.infer(inference))
+    result = await services.inference.infer(inference)
     if single_row is None:
         single_row = np.ndim(rows) == 1
     threshold = confidence_threshold if confidence_threshold is not None else info.config.confidence_threshold
@@ -108,29 +108,51 @@ async def run_predict(services: Any, name: str, rows: list[Any] | np.ndarray[Any
     return dumps(body)
 
 
-async def _predict(request: Request, name: str, parsed: PredictBody, principal: Principal) -> Response:
-    headers = request.headers
-    body = await run_predict(request.app.state.services, name, parsed.rows, parsed.version, principal,
-                             timeout_header=headers.get(TIMEOUT_HEADER),
-                             cache_control=headers.get("cache-control"), receive=request.receive,
-                             confidence_threshold=parsed.confidence_threshold, single_row=parsed.single_row)
-    return Response(body, media_type="application/json")
+def is_json_type(ctype: str) -> bool:
+    """``application/json`` or a ``+json`` type, parameters (charset) aside."""
+    media = ctype.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
-async def read_body(request: Request) -> bytes:
-    """The raw body, read before any other dependency (as FastAPI does for a body parameter),
-    so the body-size limit answers 413 however the body arrives."""
-    try:
-        return await request.body()
-    except Exception as exc:
-        if (error := get_body_limit_error(exc)) is not None:
-            raise error from exc
-        raise
+async def read_json_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The whole body, refused with 415 unread if declared as anything but JSON, and with 413
+    past ``limit`` (declared or counted, chunked included)."""
+    for key, value in scope["headers"]:
+        if key == b"content-type":
+            ctype = value.decode("latin-1")
+            if not is_json_type(ctype):
+                raise UnsupportedMediaType(f"send the body as application/json, not {ctype[:64]!r}")
+        elif key == b"content-length" and value.isdigit() and int(value) > limit:
+            raise PayloadTooLarge(f"request body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientClosedRequest("client closed the connection")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body is larger than {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-RawBody = Annotated[bytes, Depends(read_body)]
+async def predict_request(services: Any, scope: Scope, receive: Receive, principal: Principal,
+                          field: str) -> bytes:
+    """Read and parse the body, then :func:`run_predict`: what both the documented routes and the
+    raw endpoints do once the caller is admitted."""
+    raw = await read_json_body(scope, receive, services.settings.max_body_bytes)
+    parsed: PredictBody = parse_predict_body(raw, field, flat_ok=field == "features")
+    cache_control = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"cache-control"), None)
+    return await run_predict(services, scope["path_params"]["name"], parsed.rows, parsed.version, principal,
+                             cache_control=cache_control, confidence_threshold=parsed.confidence_threshold,
+                             single_row=parsed.single_row)
+
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: {"description": "Body too large"}, 415: {"description": "Not JSON"},
     422: {"description": "Invalid body"}, 503: {"description": "Overloaded (Retry-After)"},
     504: {"description": "Deadline exceeded (X-Request-Timeout)"},
 }
@@ -138,12 +160,15 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.post("/{name}/predict", response_model=PredictResponse, summary="Predict one row or a few rows",
              openapi_extra=openapi_body(PredictRequest), responses=_RESPONSES)
-async def predict(name: str, request: Request, raw: RawBody, principal: PredictDep) -> Response:
-    return await _predict(request, name, parse_predict_body(raw, "features", flat_ok=True), principal)
+async def predict(name: str, request: Request, principal: PredictDep) -> Response:
+    body = await predict_request(request.app.state.services, request.scope, request.receive, principal,
+                                 "features")
+    return Response(body, media_type="application/json")
 
 
 @router.post("/{name}/predict/batch", response_model=PredictResponse, summary="Predict a batch of rows",
              openapi_extra=openapi_body(BatchPredictRequest), responses=_RESPONSES)
-async def predict_batch(name: str, request: Request, raw: RawBody,
-                        principal: PredictDep) -> Response:
-    return await _predict(request, name, parse_predict_body(raw, "samples", flat_ok=False), principal)
+async def predict_batch(name: str, request: Request, principal: PredictDep) -> Response:
+    body = await predict_request(request.app.state.services, request.scope, request.receive, principal,
+                                 "samples")
+    return Response(body, media_type="application/json")

@@ -14,9 +14,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
 from modelport.api.deps import Principal, ServicesDep, require
-from modelport.api.responses import FastJSONResponse
 from modelport.tracking.export import csv_stream, parquet_stream
 from modelport.tracking.query import PredictionFilter
+from modelport.web.responses import FastJSONResponse
 
 router = APIRouter(prefix="/api/v1/predictions", tags=["tracking"])
 ReaderDep = Annotated[Principal, require("predict")]

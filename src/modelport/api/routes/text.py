@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
 from fastapi import APIRouter
 from pydantic import Field
 
-from modelport.api.deps import Principal, ServicesDep, require
-from modelport.api.responses import FastJSONResponse
+from modelport.api.deps import PredictDep, Principal, ServicesDep
 from modelport.api.schemas import StrictBody
 from modelport.bootstrap import Services
 from modelport.core.embeddings import embedding_output
 from modelport.core.types import InferenceRequest, InferenceResponse
 from modelport.errors import InvalidInput
 from modelport.observability.context import current_request_id
+from modelport.web.responses import FastJSONResponse
 
 router = APIRouter(prefix="/api/v1/models", tags=["text"])
-PredictDep = Annotated[Principal, require("predict")]
 
 
 class TextRequest(StrictBody):

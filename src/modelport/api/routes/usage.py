@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter
 
 from modelport.api.deps import Principal, ServicesDep, require
-from modelport.api.responses import FastJSONResponse
+from modelport.web.responses import FastJSONResponse
 
 router = APIRouter(prefix="/api/v1", tags=["tracking"])
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_model_limits"
-down_revision = "0006_traffic"
+down_revision = "0007_trust"
 branch_labels = None
 depends_on = None
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from modelport.api import control
-from modelport.api.control import ClientClosedRequest, until_disconnect
+from modelport.web import control
+from modelport.web.control import ClientClosedRequest, until_disconnect
 
 
 class Client:

@@ -1,0 +1,75 @@
+"""The raw ASGI predict routes: they serve plain requests inside the middleware stack, keep the
+body limit and FastAPI's 422 wording, and step aside while dependency overrides are set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from modelport.api.routes import predict_asgi
+from modelport.api.routes.predict_asgi import PredictEndpoint
+from modelport.web.gate import get_principal
+
+ROW = {"features": [5.1, 3.5, 1.4, 0.2]}
+JSON = {"content-type": "application/json"}
+
+
+async def _served_by(app: FastAPI, auth: dict[str, str], **request: Any) -> tuple[httpx.Response, bool]:
+    """The answer, and whether the raw endpoint produced it."""
+    seen: list[bool] = []
+    original = PredictEndpoint.__call__
+
+    async def spy(self: PredictEndpoint, scope: Any, receive: Any, send: Any) -> None:
+        seen.append(True)
+        await original(self, scope, receive, send)
+
+    PredictEndpoint.__call__ = spy  # type: ignore[method-assign]
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                     headers=auth) as c:
+            r = await c.post("/api/v1/models/iris/predict", **request)
+    finally:
+        PredictEndpoint.__call__ = original  # type: ignore[method-assign]
+    return r, bool(seen)
+
+
+async def test_plain_requests_take_the_raw_route(app: FastAPI, admin_headers: dict[str, str]) -> None:
+    r, raw = await _served_by(app, admin_headers, json=ROW)
+    assert r.status_code == 200 and raw
+    assert len(r.json()["predictions"]) == 1 and "x-content-type-options" in r.headers
+
+
+async def test_dependency_overrides_send_requests_to_the_fastapi_route(
+        app: FastAPI, admin_headers: dict[str, str]) -> None:
+    async def principal() -> Any:
+        from modelport.security.principal import Principal
+
+        return Principal(id="someone", kind="key", scopes=frozenset({"models:read"}))
+
+    app.dependency_overrides[get_principal] = principal
+    try:
+        r, raw = await _served_by(app, admin_headers, json=ROW)
+    finally:
+        app.dependency_overrides.clear()
+    assert r.status_code == 403 and not raw  # the override decided, on the documented route
+
+
+async def test_body_limit_and_json_errors(app: FastAPI, admin_headers: dict[str, str]) -> None:
+    limit = app.state.services.settings.max_body_bytes
+    r, _ = await _served_by(app, admin_headers, content=b"[" + b"1," * limit + b"1]", headers=JSON)
+    assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
+
+    async def chunks() -> Any:
+        for _ in range(limit // 1000 + 2):
+            yield b" " * 1000
+
+    r, _ = await _served_by(app, admin_headers, content=chunks(), headers=JSON)
+    assert r.status_code == 413
+    r, _ = await _served_by(app, admin_headers, content=b"{nope", headers=JSON)
+    assert r.status_code == 422 and r.json()["errors"][0]["message"] == "JSON decode error"
+
+
+def test_routes_are_left_out_of_the_schema() -> None:
+    assert all(not route.include_in_schema for route in predict_asgi.routes(1024))
