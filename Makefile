@@ -2,7 +2,7 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,text,xgboost,lightgbm,mlflow
+EXTRAS ?= dev,text,xgboost,lightgbm,mlflow,s3
 PYTEST_ARGS ?=
 # pinned versions of every dependency (all extras); `make lock` refreshes it from pyproject.toml
 LOCK := requirements.lock

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import MODELS_URL, admin_key, api, expect, notice, sign_in_with_key
+from tests.browser.conftest import (
+    MODELS_URL,
+    admin_key,
+    api,
+    expect,
+    notice,
+    sign_in_with_key,
+    sign_in_with_password,
+)
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -62,3 +70,31 @@ def test_a_predict_only_key_sees_only_what_it_may(page: Any, server: LiveServer)
                                form={"csrf": token, "version": "1"}, headers={"Origin": server.url})
     assert "needs the &#39;models:write&#39; scope" in answer.text()
     assert server.run(server.services.registry.get_model("iris")).aliases["production"] == 1
+
+
+def test_an_admin_disables_a_user_and_their_sign_in_is_then_refused(page: Any, server: LiveServer) -> None:
+    with api(server) as client:
+        created = client.post("/api/v1/users", json={"username": "dora", "password": "correct-horse-battery",
+                                                     "role": "user"})
+        assert created.status_code == 201, created.text
+    sign_in_with_password(page, server, "dora", "correct-horse-battery")
+    expect(page).to_have_url(MODELS_URL)  # she could sign in before
+    page.context.clear_cookies()
+
+    sign_in_with_key(page, server, admin_key(server))
+    page.get_by_role("link", name="Access").click()
+    row = page.locator('tr[data-user="dora"]')
+    expect(row).to_contain_text("active")
+    row.get_by_role("button", name="Disable dora").click()
+    expect(notice(page)).to_contain_text("User dora disabled")
+    expect(page.locator('tr[data-user="dora"]')).to_contain_text("disabled")
+    with api(server) as client:
+        users = {u["username"]: u for u in client.get("/api/v1/users").json()}
+    assert users["dora"]["disabled"] is True  # the API has it, not just the page
+    page.context.clear_cookies()
+
+    sign_in_with_password(page, server, "dora", "correct-horse-battery")
+    expect(page.get_by_role("alert")).to_contain_text("Sign-in refused")
+    expect(page.get_by_label("Username", exact=True)).to_have_value("dora")
+    page.goto(f"{server.url}/ui/models")
+    expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()

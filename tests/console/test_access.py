@@ -47,3 +47,32 @@ async def test_only_account_principals_see_the_access_page(app: FastAPI) -> None
         refused = await client.post("/ui/access/keys",
                                     data={"csrf": csrf_of(models.text), "scope": "predict"})
         assert refused.status_code == 403
+
+
+async def test_an_admin_disables_enables_and_deletes_a_user(app: FastAPI,
+                                                           signed_in: httpx.AsyncClient) -> None:
+    services: Services = app.state.services
+    await services.auth.users.create("carol", "correct-horse-battery", role="user", scopes=["predict"])
+    page = await signed_in.get("/ui/access")
+    assert '<tr data-user="carol">' in page.text and "Disable carol" in page.text
+    disabled = await signed_in.post("/ui/access/users/carol/disable", follow_redirects=True,
+                                    data={"csrf": csrf_of(page.text), "disabled": "true"})
+    assert "User carol disabled." in disabled.text and "Enable carol" in disabled.text
+    assert (await services.auth.users.by_username("carol")).disabled  # the API did it
+    enabled = await signed_in.post("/ui/access/users/carol/disable", follow_redirects=True,
+                                   data={"csrf": csrf_of(page.text), "disabled": "false"})
+    assert "User carol enabled." in enabled.text
+    assert not (await services.auth.users.by_username("carol")).disabled
+    deleted = await signed_in.post("/ui/access/users/carol/delete", follow_redirects=True,
+                                   data={"csrf": csrf_of(page.text)})
+    assert "User carol deleted." in deleted.text and 'data-user="carol"' not in deleted.text
+
+
+async def test_the_users_apis_refusals_are_shown(signed_in: httpx.AsyncClient) -> None:
+    page = await signed_in.get("/ui/access")
+    self_disable = await signed_in.post("/ui/access/users/admin/disable", follow_redirects=True,
+                                        data={"csrf": csrf_of(page.text), "disabled": "true"})
+    assert "Refused: you cannot disable your own account" in self_disable.text  # the API's 409
+    missing = await signed_in.post("/ui/access/users/nobody/delete", follow_redirects=True,
+                                   data={"csrf": csrf_of(page.text)})
+    assert "Refused: user &#39;nobody&#39; not found" in missing.text  # the API's 404, not "unavailable"

@@ -52,3 +52,27 @@ async def test_the_live_series_come_from_the_prediction_log(app: FastAPI,
     assert list(live["versions"]) == ["1"]
     assert round(sum(live["versions"]["1"]["rps"]) * live["bucket_s"]) == 3
     assert sum(live["versions"]["1"]["errors"]) == 0
+
+
+async def test_a_split_the_api_refuses_is_shown_with_its_reason(signed_in: httpx.AsyncClient) -> None:
+    page = await signed_in.get("/ui/models/sum")
+    assert "Apply traffic policy" in page.text and "not available" not in page.text
+    refused = await signed_in.post("/ui/models/sum/traffic", follow_redirects=True, data={
+        "csrf": csrf_of(page.text), "alias": "production", "version_a": "1", "weight_a": "90",
+        "version_b": "7", "weight_b": "10"})
+    assert refused.status_code == 200
+    assert "Refused: model &#39;sum&#39; has no version &#39;7&#39;" in refused.text  # the API's 404
+    assert "not available" not in refused.text
+    state = await signed_in.get("/ui/models/sum")
+    assert 'data-alias="production">v1</td>' in state.text  # nothing changed
+
+
+async def test_a_rollback_with_nothing_to_go_back_to_says_why(app: FastAPI,
+                                                             signed_in: httpx.AsyncClient) -> None:
+    services: Services = app.state.services
+    page = await signed_in.get("/ui/models/sum")
+    answer = await signed_in.post("/ui/models/sum/aliases/production/rollback", follow_redirects=True,
+                                  data={"csrf": csrf_of(page.text)})
+    assert "Refused: alias &#39;production&#39; of &#39;sum&#39; had no policy before" in answer.text  # 409
+    assert "not available" not in answer.text
+    assert (await services.traffic.get("sum", "production")).version == 1

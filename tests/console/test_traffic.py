@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modelport.console.traffic import describe, policy_body
+from modelport.console.traffic import describe, policy_body, summary
 
 
 def test_a_90_10_split_with_stickiness_and_a_shadow() -> None:
@@ -26,3 +26,10 @@ def test_bad_forms_say_why() -> None:
     assert policy_body("1", "ninety", "", "", "", "", "", "") == "weights are numbers (percentages)"
     assert policy_body("1", "90", "", "", "", "", "v2", "") == "choose a shadow version"
     assert policy_body("1", "90", "", "", "", "", "2", "half") == "the shadow share is a percentage"
+
+
+def test_a_history_entry_says_where_the_alias_went() -> None:
+    split = {"routes": [{"version": 1, "weight": 90}, {"version": 2, "weight": 10}], "sticky": None}
+    assert summary(split) == "v1 90% / v2 10%"
+    assert summary({"routes": [{"version": 3, "weight": 100}], "shadow": None}) == "v3"
+    assert summary(None) == "removed"  # a delete

@@ -1,5 +1,5 @@
 """The Access page: API keys (create with scopes and expiry, shown once; revoke), users
-(admins; through ``/api/v1/users`` where the server has it) and usage per key.
+(admins: list, disable or enable, delete, through ``/api/v1/users``) and usage per key.
 
 Only an account principal (a user's token or an admin credential) sees it, the same rule the
 keys API applies; everything else is the API's own answer.
@@ -35,12 +35,11 @@ async def _page(request: Request, who: Viewer, created: dict[str, Any] | None = 
     users, users_error = (None, None)
     if who.admin:
         users, users_error = await who.api.attempt("GET", "/api/v1/users")
-    users_list = users.get("items", []) if isinstance(users, dict) else users
+    users_list = users if isinstance(users, list) else []
     return render(request, "access.html", who, section="access", keys=keys or [], created=created,
                   error=error or (keys_error.detail if keys_error else None),
                   usage=(usage or {}).get("items", []), users=users_list,
-                  users_unavailable=bool(users_error and users_error.unavailable),
-                  users_error=users_error.detail if users_error and not users_error.unavailable else None,
+                  users_error=users_error.detail if users_error else None,
                   scopes=[s for s in SCOPES if who.can(s)], status_code=status_code)
 
 
@@ -89,8 +88,4 @@ async def delete_user(request: Request, username: str, who: WriterDep) -> Respon
 
 
 def _outcome(error: Any, done: str) -> str:
-    if error is None:
-        return done
-    if error.unavailable:
-        return "Managing users is not available on this server."
-    return f"Refused: {error.detail}"
+    return done if error is None else f"Refused: {error.detail}"

@@ -28,11 +28,6 @@ class ApiError(Exception):
         self.status = status
         self.detail = detail
 
-    @property
-    def unavailable(self) -> bool:
-        """The server has no such endpoint (a feature this deployment lacks)."""
-        return self.status in (404, 405) and self.detail in ("Not Found", "Method Not Allowed")
-
 
 def _detail(response: httpx.Response) -> str:
     try:

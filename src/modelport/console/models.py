@@ -40,8 +40,8 @@ async def models_page(request: Request, who: ViewerDep) -> Response:
                                           params={"by": "model", "since": _since(RATE_WINDOW_S)})
         for row in (usage or {}).get("items", []):
             rates[row["model"]] = row["requests"] / RATE_WINDOW_S
-    for m in models or []:  # each alias's traffic policy, where the server has the traffic API
-        m["traffic"] = await traffic.policies(who.api, m["name"], list(m["aliases"])) or {}
+    for m in models or []:  # each alias's traffic policy
+        m["traffic"] = await traffic.policies(who.api, m["name"], list(m["aliases"]))
     return render(request, "models.html", who, section="models", models=models or [], rates=rates,
                   models_error=error.detail if error else None, rate_window="5 minutes",
                   flavors=sorted(FLAVORS))
@@ -71,11 +71,10 @@ async def model_page(request: Request, name: str, who: ViewerDep) -> Response:
         return render(request, "message.html", who, section="models", status_code=error.status,
                       title=name, error=error.detail)
     aliases = list(model["aliases"])
-    summaries = await traffic.policies(who.api, name, aliases) if who.can("models:read") else None
-    history = await traffic.histories(who.api, name, aliases) if who.can("models:write") else None
-    return render(request, "model.html", who, section="models", model=model, traffic=summaries or {},
-                  traffic_available=summaries is not None and history is not None,
-                  history=history or {}, live_minutes=LIVE_MINUTES)
+    summaries = await traffic.policies(who.api, name, aliases) if who.can("models:read") else {}
+    history = await traffic.histories(who.api, name, aliases) if who.can("models:write") else {}
+    return render(request, "model.html", who, section="models", model=model, traffic=summaries,
+                  history=history, live_minutes=LIVE_MINUTES)
 
 
 async def _put_alias(request: Request, who: Any, name: str, alias: str, body: dict[str, Any],
@@ -83,8 +82,6 @@ async def _put_alias(request: Request, who: Any, name: str, alias: str, body: di
     try:
         await who.api.call("PUT", traffic.alias_path(name, alias), json=body)
     except ApiError as exc:
-        if exc.unavailable or (exc.status == 422 and "version" not in body):
-            return redirect(request, _page(name), "Traffic policies are not available on this server.")
         return redirect(request, _page(name), f"Refused: {exc.detail}")
     return redirect(request, _page(name), done)
 
@@ -131,8 +128,6 @@ async def rollback(request: Request, name: str, alias: str, who: WriterDep) -> R
     _, error = await who.api.attempt("POST", f"{traffic.alias_path(name, alias)}/rollback")
     if error is None:
         return redirect(request, _page(name), f"{alias} rolled back.")
-    if error.unavailable:
-        return redirect(request, _page(name), "Rollback is not available on this server.")
     return redirect(request, _page(name), f"Refused: {error.detail}")
 
 

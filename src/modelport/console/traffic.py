@@ -1,8 +1,8 @@
-"""Reading and writing alias traffic policies through the traffic API (#20), where the server
-has it: ``GET/PUT /api/v1/models/{name}/aliases/{alias}``, ``.../history``, ``.../rollback``.
+"""Reading and writing alias traffic policies through the traffic API (#20):
+``GET/PUT /api/v1/models/{name}/aliases/{alias}``, ``.../history``, ``.../rollback``.
 
-A server without it answers 404/405 for these paths; the pages then say the feature is
-unavailable and keep offering the plain alias move (``{"version": N}``).
+An alias the API refuses to show (a 403 or 404) is left out rather than failing the page; the
+API's own answer is what the principal gets when they try to change it.
 """
 
 from __future__ import annotations
@@ -37,14 +37,22 @@ def describe(policy: Any) -> str | None:
     return ", ".join(parts)
 
 
-async def policies(api: ConsoleAPI, name: str, aliases: list[str]) -> dict[str, str] | None:
-    """Each alias's policy summary (plain aliases left out), or None without the traffic API."""
+def summary(policy: Any) -> str:
+    """A history entry's target in words: the split, ``v3`` for a plain alias, ``removed``."""
+    if not isinstance(policy, dict):
+        return "removed"
+    routes = policy.get("routes")
+    if describe(policy) is None and isinstance(routes, list) and routes and isinstance(routes[0], dict):
+        return f"v{routes[0].get('version')}"
+    return describe(policy) or "removed"
+
+
+async def policies(api: ConsoleAPI, name: str, aliases: list[str]) -> dict[str, str]:
+    """Each alias's policy summary (plain aliases, and those the API refuses, left out)."""
     out: dict[str, str] = {}
     for alias in aliases:
         answer, error = await api.attempt("GET", alias_path(name, alias))
         if error is not None:
-            if error.unavailable:
-                return None
             continue
         summary = describe(answer.get("traffic") if isinstance(answer, dict) else None)
         if summary:
@@ -52,19 +60,15 @@ async def policies(api: ConsoleAPI, name: str, aliases: list[str]) -> dict[str, 
     return out
 
 
-async def histories(api: ConsoleAPI, name: str, aliases: list[str]) -> dict[str, list[Any]] | None:
-    """Each alias's changes, newest first, or None without the traffic API."""
+async def histories(api: ConsoleAPI, name: str, aliases: list[str]) -> dict[str, list[Any]]:
+    """Each alias's changes, newest first (the API answers a list); none where it refuses."""
     out: dict[str, list[Any]] = {}
     for alias in aliases:
         answer, error = await api.attempt("GET", f"{alias_path(name, alias)}/history",
                                           params={"limit": HISTORY_SHOWN})
-        if error is not None:
-            if error.unavailable:
-                return None
-            out[alias] = []
-            continue
-        entries = answer.get("items", []) if isinstance(answer, dict) else answer
-        out[alias] = [e for e in (entries or [])[:HISTORY_SHOWN] if isinstance(e, dict)]
+        entries = answer if error is None and isinstance(answer, list) else []
+        out[alias] = [{**e, "summary": summary(e.get("to"))} for e in entries[:HISTORY_SHOWN]
+                      if isinstance(e, dict)]
     return out
 
 
