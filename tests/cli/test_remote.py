@@ -90,3 +90,23 @@ def test_bad_key_and_unreachable_server(server: LiveServer) -> None:
     assert r.exit_code == 1 and "(401)" in r.output
     r = CliRunner().invoke(app, ["--url", "http://127.0.0.1:9", "models", "list"])
     assert r.exit_code == 1 and "127.0.0.1:9" in r.output
+
+
+def test_users_and_keys_created_with_model_patterns(server: LiveServer, admin_key: str) -> None:
+    runner = CliRunner()
+    r = runner.invoke(app, remote(server, admin_key, "users", "create", "cli-fraud", "--password",
+                                  "long-enough-pw", "--model", "fraud-*"))
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, remote(server, admin_key, "keys", "create", "--scope", "predict", "--owner",
+                                  "cli-fraud", "--model", "fraud-eu", "--model", "fraud-us"))
+    assert r.exit_code == 0, r.output
+    key = r.stdout.strip().splitlines()[-1]
+    listed = json.loads(runner.invoke(app, remote(server, admin_key, "keys", "list", "--json")).stdout)
+    (made,) = [k for k in listed if k["id"] == key.split("_")[1]]
+    assert made["models"] == ["fraud-eu", "fraud-us"] and made["owner"] == "cli-fraud"
+    denied = httpx.post(f"{server.url}/api/v1/models/iris/predict", json={"features": ROW},
+                        headers={"Authorization": f"Bearer {key}"})
+    assert denied.status_code == 404  # iris is outside the key's models: it does not exist for it
+    r = runner.invoke(app, remote(server, admin_key, "keys", "create", "--scope", "predict",
+                                  "--model", "../etc"))
+    assert r.exit_code == 1 and "invalid model pattern" in r.output

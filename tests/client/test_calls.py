@@ -30,3 +30,20 @@ def test_alias_body_merges_a_traffic_policy() -> None:
 
 def test_path_segments_are_escaped() -> None:
     assert calls.get_model("a/b").path == "/api/v1/models/a%2Fb"
+
+
+def test_alias_history_and_rollback_calls() -> None:
+    history = calls.alias_history("m", "prod/x", 5)
+    assert (history.method, history.path, history.params) == (
+        "GET", "/api/v1/models/m/aliases/prod%2Fx/history", {"limit": 5})
+    rollback = calls.rollback_alias("m", "production", "too early")
+    assert (rollback.method, rollback.path, rollback.json) == (
+        "POST", "/api/v1/models/m/aliases/production/rollback", {"reason": "too early"})
+
+
+def test_model_limits_travel_only_when_given() -> None:
+    key = calls.create_key(["predict"], name="", expires_in=None, rate_limit=None, owner=None,
+                           models=["fraud-*"])
+    assert key.json == {"scopes": ["predict"], "name": "", "models": ["fraud-*"]}
+    assert "models" not in calls.create_user("a", "pw", role="user", scopes=None).json
+    assert calls.create_user("a", "pw", role="user", scopes=None, models=["iris"]).json["models"] == ["iris"]

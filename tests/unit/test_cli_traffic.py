@@ -25,6 +25,7 @@ def test_traffic_history_rollback(cli_artifact: Path) -> None:
     assert shown["shadow"] == {"version": 3, "fraction": 0.25} and shown["guard"]["max_error_rate"] == 0.05
     r = runner.invoke(app, ["models", "history", "lr", "production"])
     assert r.exit_code == 0 and "v1=90, v2=10 (shadow v3:0.25)" in r.output and "cli" in r.output
+    assert r.output.splitlines()[1].split("\t")[1:4] == ["set", "cli", "v1=100"]  # `models alias` recorded
     r = runner.invoke(app, ["models", "rollback", "lr", "production", "--reason", "too early"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["routes"] == [{"version": 1, "weight": 100.0}]

@@ -21,11 +21,14 @@ def create(
                                                    "remote: the caller)")] = None,
     expires: Annotated[str | None, typer.Option(help="Lifetime, e.g. 30d, 12h (default: never)")] = None,
     rate_limit: Annotated[str | None, typer.Option(help="This key's limit, e.g. 600/minute")] = None,
+    model: Annotated[list[str] | None, typer.Option(help="Limit to models matching this pattern "
+                                                         "(e.g. 'fraud-*'); repeat the option")] = None,
 ) -> None:
     """Create an API key and print it once (on stdout; the rest goes to stderr)."""
     if current().remote:
         created = run_remote(lambda c: c.create_key(scope, name=name, expires_in=expires,
-                                                    rate_limit=rate_limit, owner=owner)).to_dict()
+                                                    rate_limit=rate_limit, owner=owner,
+                                                    models=model)).to_dict()
         info, plaintext = created, created["key"]
     else:
         from modelport.security.keys import parse_duration
@@ -35,7 +38,8 @@ def create(
             expires_at = utcnow() + parse_duration(expires) if expires else None
             user = await s.auth.users.by_username(owner or "admin")
             made: tuple[Any, str] = await s.auth.keys.create(user.id, name=name, scopes=scope,
-                                                             expires_at=expires_at, rate_limit=rate_limit)
+                                                             expires_at=expires_at, rate_limit=rate_limit,
+                                                             models=model)
             return made
 
         key_info, plaintext = run_local(make)

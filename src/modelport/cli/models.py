@@ -1,4 +1,7 @@
-"""``modelport models ...``: register, list, show, alias, remove model versions."""
+"""``modelport models ...``: register, list, show, alias, remove model versions.
+
+The MLflow import and the traffic commands live in their own modules and are added at the end.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from modelport.cli.mlflow import import_mlflow
 from modelport.cli.output import console, fail, print_json
 from modelport.cli.target import current, run_local, run_remote
+from modelport.cli.traffic import history, rollback, traffic
 
 app = typer.Typer(help="Manage registered models.", no_args_is_help=True)
 
@@ -108,7 +113,7 @@ def alias(name: str, alias: str, version: int) -> None:
     if current().remote:
         run_remote(lambda c: c.set_alias(name, alias, version))
     else:
-        run_local(lambda s: s.registry.set_alias(name, alias, version))
+        run_local(lambda s: s.traffic.point(name, alias, version, actor="cli"))  # recorded in the history
     console.print(f"{name}: {alias} → {version}")
 
 
@@ -120,3 +125,9 @@ def rm(name: str, version: int) -> None:
     else:
         run_local(lambda s: s.models.delete_version(name, version))
     console.print(f"deleted {name} version {version}")
+
+
+app.command("import-mlflow")(import_mlflow)
+app.command("traffic")(traffic)
+app.command("history")(history)
+app.command("rollback")(rollback)

@@ -122,6 +122,14 @@ class AsyncClient:
     async def delete_alias(self, name: str, alias: str) -> None:
         await self.send(calls.delete_alias(name, alias))
 
+    async def alias_history(self, name: str, alias: str, limit: int = 100) -> list[Record]:
+        """The alias's changes, newest first (``action``, ``actor``, ``at``, ``from``, ``to``, ``reason``)."""
+        return await self.send(calls.alias_history(name, alias, limit))
+
+    async def rollback_alias(self, name: str, alias: str, reason: str = "") -> Record:
+        """Put the alias back on the policy it had before its latest change."""
+        return await self.send(calls.rollback_alias(name, alias, reason))
+
     async def delete_version(self, name: str, version: int) -> None:
         await self.send(calls.delete_version(name, version))
 
@@ -237,9 +245,11 @@ class AsyncClient:
         return await self.send(calls.list_keys())
 
     async def create_key(self, scopes: list[str], *, name: str = "", expires_in: str | None = None,
-                   rate_limit: str | None = None, owner: str | None = None) -> Record:
-        """The answer's ``key`` is the secret, shown this once."""
-        call = calls.create_key(scopes, name=name, expires_in=expires_in, rate_limit=rate_limit, owner=owner)
+                   rate_limit: str | None = None, owner: str | None = None,
+                   models: list[str] | None = None) -> Record:
+        """The answer's ``key`` is the secret, shown this once; ``models`` limits it to name patterns."""
+        call = calls.create_key(scopes, name=name, expires_in=expires_in, rate_limit=rate_limit, owner=owner,
+                                models=models)
         return await self.send(call)
 
     async def get_key(self, key_id: str) -> Record:
@@ -252,8 +262,8 @@ class AsyncClient:
         return await self.send(calls.list_users())
 
     async def create_user(self, username: str, password: str, *, role: str = "user",
-                    scopes: list[str] | None = None) -> Record:
-        return await self.send(calls.create_user(username, password, role=role, scopes=scopes))
+                    scopes: list[str] | None = None, models: list[str] | None = None) -> Record:
+        return await self.send(calls.create_user(username, password, role=role, scopes=scopes, models=models))
 
     async def update_user(self, username: str, **changes: Any) -> Record:
         """e.g. ``update_user("alice", disabled=True)`` or ``scopes=[...]``."""

@@ -139,6 +139,16 @@ def delete_alias(name: str, alias: str) -> Call[None]:
     return Call("DELETE", f"{API}/models/{_seg(name)}/aliases/{_seg(alias)}", nothing)
 
 
+def alias_history(name: str, alias: str, limit: int) -> Call[list[Record]]:
+    return Call("GET", f"{API}/models/{_seg(name)}/aliases/{_seg(alias)}/history", records,
+                params={"limit": limit})
+
+
+def rollback_alias(name: str, alias: str, reason: str) -> Call[Record]:
+    return Call("POST", f"{API}/models/{_seg(name)}/aliases/{_seg(alias)}/rollback", record,
+                json={"reason": reason})
+
+
 def delete_version(name: str, version: int) -> Call[None]:
     return Call("DELETE", f"{API}/models/{_seg(name)}/versions/{_seg(version)}", nothing)
 
@@ -283,9 +293,9 @@ def list_keys() -> Call[list[Record]]:
 
 
 def create_key(scopes: list[str], *, name: str, expires_in: str | None, rate_limit: str | None,
-               owner: str | None) -> Call[Record]:
+               owner: str | None, models: list[str] | None = None) -> Call[Record]:
     body = _drop_none({"scopes": scopes, "name": name, "expires_in": expires_in,
-                       "rate_limit": rate_limit, "owner": owner})
+                       "rate_limit": rate_limit, "owner": owner, "models": models})
     return Call("POST", f"{API}/keys", record, json=body)
 
 
@@ -301,8 +311,10 @@ def list_users() -> Call[list[Record]]:
     return Call("GET", f"{API}/users", records)
 
 
-def create_user(username: str, password: str, *, role: str, scopes: list[str] | None) -> Call[Record]:
-    body = _drop_none({"username": username, "password": password, "role": role, "scopes": scopes})
+def create_user(username: str, password: str, *, role: str, scopes: list[str] | None,
+                models: list[str] | None = None) -> Call[Record]:
+    body = _drop_none({"username": username, "password": password, "role": role, "scopes": scopes,
+                       "models": models})
     return Call("POST", f"{API}/users", record, json=body)
 
 

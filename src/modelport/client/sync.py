@@ -118,6 +118,14 @@ class Client:
     def delete_alias(self, name: str, alias: str) -> None:
         self.send(calls.delete_alias(name, alias))
 
+    def alias_history(self, name: str, alias: str, limit: int = 100) -> list[Record]:
+        """The alias's changes, newest first (``action``, ``actor``, ``at``, ``from``, ``to``, ``reason``)."""
+        return self.send(calls.alias_history(name, alias, limit))
+
+    def rollback_alias(self, name: str, alias: str, reason: str = "") -> Record:
+        """Put the alias back on the policy it had before its latest change."""
+        return self.send(calls.rollback_alias(name, alias, reason))
+
     def delete_version(self, name: str, version: int) -> None:
         self.send(calls.delete_version(name, version))
 
@@ -233,9 +241,11 @@ class Client:
         return self.send(calls.list_keys())
 
     def create_key(self, scopes: list[str], *, name: str = "", expires_in: str | None = None,
-                   rate_limit: str | None = None, owner: str | None = None) -> Record:
-        """The answer's ``key`` is the secret, shown this once."""
-        call = calls.create_key(scopes, name=name, expires_in=expires_in, rate_limit=rate_limit, owner=owner)
+                   rate_limit: str | None = None, owner: str | None = None,
+                   models: list[str] | None = None) -> Record:
+        """The answer's ``key`` is the secret, shown this once; ``models`` limits it to name patterns."""
+        call = calls.create_key(scopes, name=name, expires_in=expires_in, rate_limit=rate_limit, owner=owner,
+                                models=models)
         return self.send(call)
 
     def get_key(self, key_id: str) -> Record:
@@ -248,8 +258,8 @@ class Client:
         return self.send(calls.list_users())
 
     def create_user(self, username: str, password: str, *, role: str = "user",
-                    scopes: list[str] | None = None) -> Record:
-        return self.send(calls.create_user(username, password, role=role, scopes=scopes))
+                    scopes: list[str] | None = None, models: list[str] | None = None) -> Record:
+        return self.send(calls.create_user(username, password, role=role, scopes=scopes, models=models))
 
     def update_user(self, username: str, **changes: Any) -> Record:
         """e.g. ``update_user("alice", disabled=True)`` or ``scopes=[...]``."""

@@ -185,6 +185,11 @@ class MlflowRuntime(Runtime):
         return self.inner.placement() if getattr(self, "inner", None) is not None else "cpu"
 
 
+def default_name(root: Path) -> str:
+    """The model name a directory imports as: its name, with characters a name cannot hold as ``-``."""
+    return re.sub(r"[^A-Za-z0-9._-]", "-", root.resolve().name).strip(".-") or "mlflow-model"
+
+
 async def import_mlflow(models: ModelService, directory: Path, *, name: str | None = None,
                         description: str = "", aliases: list[str] | None = None) -> ModelVersionInfo:
     """``modelport models import-mlflow DIR``: register a local MLflow model directory as a version.
@@ -193,6 +198,6 @@ async def import_mlflow(models: ModelService, directory: Path, *, name: str | No
     """
     root = unpack(directory)
     read_mlmodel(root)  # a clear error before anything is packed
-    model_name = name or re.sub(r"[^A-Za-z0-9._-]", "-", root.resolve().name).strip(".-") or "mlflow-model"
+    model_name = name or default_name(root)
     return await models.register_file(model_name, "mlflow", root, description=description,
                                       aliases=aliases or [])
