@@ -4,6 +4,7 @@ and refused in the format of the edge that owns the path."""
 from __future__ import annotations
 
 import socket
+from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
@@ -22,7 +23,7 @@ async def _call_counting(app: FastAPI, path: str, headers: list[tuple[bytes, byt
     """POST a 50 MB body (declared, streamed on demand in 64 KiB chunks) straight through ASGI:
     (status, headers, body, bytes the app pulled from ``receive``)."""
     pulled = 0
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         nonlocal pulled
@@ -31,7 +32,7 @@ async def _call_counting(app: FastAPI, path: str, headers: list[tuple[bytes, byt
         pulled += CHUNK
         return {"type": "http.request", "body": b"0" * CHUNK, "more_body": pulled < FIFTY_MB}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
