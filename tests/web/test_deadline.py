@@ -31,6 +31,8 @@ async def register(app: FastAPI, tmp: Path) -> None:
                                aliases=["production"])
     await models.register_file("text", "test-slow-text", write_fake_artifact(tmp, "text.json"),
                                aliases=["production"])
+    await models.register_file("talk", "test-slow-text", write_fake_artifact(tmp, "talk.json", chat=True),
+                               aliases=["production"])
 
 
 @pytest.fixture
@@ -123,7 +125,7 @@ async def test_server_default_applies_without_a_header(make_settings: Any, fake_
     assert_deadline_answer(r, elapsed, "problem")
 
 
-CHAT = {"model": "text", "messages": [{"role": "user", "content": "hi"}]}
+CHAT = {"model": "talk", "messages": [{"role": "user", "content": "hi"}]}
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -132,7 +134,7 @@ async def test_chat_answers_at_the_deadline(app: FastAPI, http: httpx.AsyncClien
     r, elapsed = await timed(http.post("/v1/chat/completions", json={**CHAT, "stream": stream},
                                        headers=TIMEOUT))
     assert_deadline_answer(r, elapsed, "openai")
-    runtime = (await loaded(app, "text")).runtime
+    runtime = (await loaded(app, "talk")).runtime
     await asyncio.sleep(1.2)  # the token being made when the deadline passed is the last
     assert runtime.tokens <= 1
 
@@ -142,7 +144,7 @@ async def test_a_started_stream_ends_at_the_deadline(make_settings: Any, fake_fl
     application = create_app(make_settings())
     async with application.router.lifespan_context(application):
         await application.state.services.models.register_file(
-            "chat", "test-slow-text", write_fake_artifact(tmp_path, "chat.json", token_s=0.1))
+            "chat", "test-slow-text", write_fake_artifact(tmp_path, "chat.json", token_s=0.1, chat=True))
         headers = await mint_admin_headers(application.state.services)
         runtime = (await loaded(application, "chat")).runtime  # loaded: the deadline is the stream's
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://t",
