@@ -4,10 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXTRAS ?= dev,text,xgboost,lightgbm,mlflow,s3
 PYTEST_ARGS ?=
-# pinned versions of every dependency (all extras); `make lock` refreshes it from pyproject.toml
+# pinned versions of every dependency of the extras installed; `make lock` refreshes it from pyproject.toml
 LOCK := requirements.lock
 # test processes: one per core (pytest-xdist); each test file runs whole in one process
 TEST_WORKERS ?= auto
+comma := ,
 
 .PHONY: install install-text serve test lint fmt bench bench-quick proto proto-check clean lock
 
@@ -21,8 +22,8 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml $(LOCK) | $(BIN)/python
 
 lock: | $(BIN)/python
 	$(BIN)/pip install -q pip-tools
-	$(BIN)/pip-compile -q --all-extras --strip-extras --no-emit-index-url --no-emit-find-links \
-	  --output-file $(LOCK) pyproject.toml
+	$(BIN)/pip-compile -q $(foreach e,$(subst $(comma), ,$(EXTRAS)),--extra $(e)) --strip-extras \
+	  --no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
 
 install: $(VENV)/.installed-$(EXTRAS)
 

@@ -173,6 +173,9 @@ def _settings(home: Path, **overrides: Any) -> Settings:
         "demo_models": False,
         "log_format": "console",
         "grpc_enabled": False,
+        # a cold credential lookup on this loaded 2-core machine can take longer than the
+        # serving default; tests of a sick database set their own
+        "db_lookup_timeout_s": 5.0,
     }
     values.update(overrides)
     url = values.get("database_url")

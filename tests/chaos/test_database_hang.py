@@ -55,6 +55,7 @@ async def load(client: httpx.AsyncClient, headers: dict[str, str], seconds: floa
 async def test_hung_then_stopped_postgres(pg: PrivatePostgres, make_settings: Any, fake_flavors: None,
                                           tmp_path: Path) -> None:
     settings = make_settings(database_url=pg.url, cache_enabled=False, key_cache_ttl_s=0.5,
+                             db_lookup_timeout_s=0.25,
                              registry_cache_ttl_s=0.5, log_write_timeout_s=1.0, log_flush_interval_s=0.2)
     services: Services = build_services(settings)
     app = create_app(services=services)

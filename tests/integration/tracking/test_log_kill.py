@@ -21,18 +21,14 @@ from tests.integration.test_serve_process import free_port
 
 pytestmark = [pytest.mark.chaos, pytest.mark.services]
 ROOT = Path(__file__).resolve().parents[3]
-LAUNCH = (
-    "import sys; sys.path.insert(0, {root!r}); sys.path.insert(0, {src!r});"
-    "from modelport.runtime.registry import FLAVORS;"
-    "FLAVORS['test-sum'] = 'tests.fixtures.runtimes:SumRuntime';"
-    "from modelport.cli import main; sys.argv = ['modelport', *sys.argv[1:]]; main()"
-).format(root=str(ROOT), src=str(ROOT / "src"))
+#: the CLI with the test flavors registered in the server's spawned worker processes too
+LAUNCH = str(ROOT / "tests" / "fixtures" / "serve_with_test_flavors.py")
 
 
 def start(env: dict[str, str], log: Path, url: str) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:  # the child keeps its own descriptor
-        proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "serve"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, LAUNCH, "serve"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 90
     while True:
         try:
@@ -54,7 +50,7 @@ async def test_kill_9_under_load_loses_no_answered_prediction(postgres_url: str,
            "MODELPORT_DATABASE_URL": postgres_url, "MODELPORT_SECRET_KEY": TEST_SECRET,
            "MODELPORT_CACHE_ENABLED": "false", "MODELPORT_LOG_FLUSH_INTERVAL_S": "0.5"}
     artifact = write_fake_artifact(tmp_path, "sum.json")
-    subprocess.run([sys.executable, "-c", LAUNCH, "models", "register", str(artifact), "--name", "sum",
+    subprocess.run([sys.executable, LAUNCH, "models", "register", str(artifact), "--name", "sum",
                     "--flavor", "test-sum", "--alias", "production"],
                    env=env, check=True, capture_output=True, timeout=120)
     log = tmp_path / "serve.log"
@@ -81,7 +77,7 @@ async def test_kill_9_under_load_loses_no_answered_prediction(postgres_url: str,
         async with httpx.AsyncClient(timeout=5) as http:
             clients = [asyncio.create_task(client(n, http)) for n in range(16)]
             await asyncio.sleep(2.0)  # several flushes, and rows of the last interval still buffered
-            proc.send_signal(signal.SIGKILL)
+            os.killpg(proc.pid, signal.SIGKILL)  # the server and its worker processes, as a pod dies
             proc.wait(10)
             stop.set()
             await asyncio.gather(*clients)
