@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,8 +43,18 @@ def targets(models: Path, bodies: Path, ref_tree: Path, sha: str) -> dict[str, s
     here = servers.modelport(models, bodies, name="versus-this-tree")
     before = servers.modelport(models, bodies, name=f"versus-{sha}")
     cli = [sys.executable, "-c", "from modelport.cli import main; main()"]
+    env = {**before.env, "PYTHONPATH": str(ref_tree / "src")}
+    home = Path(env["MODELPORT_HOME"])
+
+    def prepare(port: int) -> None:  # the models, registered by the earlier commit's own CLI
+        shutil.rmtree(home, ignore_errors=True)
+        for model in WORKLOADS:
+            subprocess.run([*cli, "models", "register", str(models / f"{model}.joblib"), "--name", model,
+                            "--alias", "production"], env={**os.environ, **env}, check=True,
+                           capture_output=True)
+
     earlier = dataclasses.replace(
-        before, env={**before.env, "PYTHONPATH": str(ref_tree / "src")},
+        before, env=env, prepare=prepare,
         command=lambda port: [*cli, "serve", "--port", str(port), "--workers", "1"],
     )
     return {f"{sha} (before)": earlier, "this tree": here}
