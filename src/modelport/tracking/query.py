@@ -75,6 +75,10 @@ def to_item(row: PredictionRow, actual: Any = None, has_feedback: bool = False) 
         "inputs_truncated": row.inputs_truncated,
         "outputs": _json(row.outputs),
         "trace_id": row.trace_id,
+        "arm": row.arm,  # traffic arm that served: primary, canary or shadow (#20)
+        "prompt_tokens": row.prompt_tokens,  # chat completions (#17)
+        "completion_tokens": row.completion_tokens,
+        "finish_reason": row.finish_reason,
         "feedback": {"actual": actual} if has_feedback else None,
     }
 
