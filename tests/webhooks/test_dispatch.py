@@ -75,7 +75,8 @@ async def test_receiver_down_then_back_each_event_once_across_a_restart(
 ) -> None:
     receiver = Receiver().start()
     receiver.stop()  # keeps its port: the target is down
-    settings = traffic_settings(tmp_path / "home", any_database_url, **FAST)
+    # retries every 0.05-0.2 s: enough attempts that none gives up while this machine is slow
+    settings = traffic_settings(tmp_path / "home", any_database_url, **FAST, webhook_max_attempts=10_000)
     async with running(settings) as (services, client):
         hook = await subscribe(client, receiver.url, ["alias.changed", "alias.rolled_back"])
         await add_versions(services, tmp_path, count=2)
