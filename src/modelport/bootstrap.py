@@ -15,22 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from modelport.cache import PredictionCache, make_cache
 from modelport.core.inference import InferenceService
 from modelport.core.models import ModelService
+from modelport.core_wiring import build_core
 from modelport.jobs.datasets import DatasetService
 from modelport.jobs.service import JobService
 from modelport.observability.metrics import Metrics
 from modelport.observability.tracing import Tracing, tracing_from_env
 from modelport.ratelimit import RateLimiter
 from modelport.registry.registry import ModelRegistry
-from modelport.registry.store import ArtifactStore, make_store
-from modelport.runtime.archive import archive_options
+from modelport.registry.store import ArtifactStore
 from modelport.runtime.manager import ModelManager
 from modelport.search.service import SearchService
 from modelport.security.service import AuthService
 from modelport.settings import Settings
 from modelport.storage import migrate
-from modelport.storage.engine import SessionFactory, make_engine, make_session_factory
-from modelport.storage.health import DatabaseHealth, engine_options
-from modelport.tracking.service import Tracking, build_tracking
+from modelport.storage.engine import SessionFactory
+from modelport.tracking.service import Tracking
 from modelport.traffic.guard import GuardWatcher
 from modelport.traffic.router import TrafficRouter
 from modelport.traffic.service import TrafficService
@@ -144,35 +143,12 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
                    tracing: Tracing | None = None) -> Services:
     metrics = metrics or Metrics()
     tracing = tracing or tracing_from_env()
-    engine = make_engine(settings.resolved_database_url, **engine_options(settings))
-    health = DatabaseHealth(settings.db_lookup_timeout_s, settings.db_outage_grace_s)  # trust (#17)
-    sessions = make_session_factory(engine)
-    store = make_store(settings.artifact_url, settings.artifacts_dir,
-                       storage_options=settings.artifact_storage_options,
-                       cache_dir=settings.home / "artifact-cache", cache_bytes=settings.artifact_cache_bytes)
-    registry = ModelRegistry(sessions, store, cache_ttl=settings.registry_cache_ttl_s, health=health)
-    manager = ModelManager(
-        store, metrics, threads=settings.model_threads, max_queue=settings.max_queue,
-        max_loaded=settings.max_loaded_models, allow_pickle=settings.allow_pickle,
-        max_batch_size=settings.max_batch_size, max_latency_ms=settings.max_latency_ms,
-        workers=settings.model_workers,
-        extra_options=archive_options(settings),  # trust (#17): archives unpack under home
-    )
-    models = ModelService(
-        registry, manager, tmp_dir=settings.home / "tmp", allow_pickle=settings.allow_pickle,
-        max_upload_bytes=settings.max_upload_bytes,
-    )
-    # --- bring your own model (#18): models whose artifact is code load only when the operator allows it
-    manager.allow_code = models.allow_code = settings.allow_code
-    tracking = build_tracking(settings, engine, sessions, metrics, registry, tracing.tracer)
     cache = make_cache(settings, metrics)
-    inference = InferenceService(
-        registry, manager, metrics, max_rows=settings.max_batch_rows, cache=cache,
-        recorder=tracking.recorder, tracer=tracing.tracer, capture=settings.capture,
-        capture_max_bytes=settings.capture_max_bytes, request_timeout=settings.request_timeout,
-    )
-    datasets = DatasetService(sessions, store, tmp_dir=settings.home / "tmp",
-                              max_upload_bytes=settings.max_upload_bytes)
+    core = build_core(settings, metrics, tracing.tracer, cache)
+    engine, sessions, store, registry = core.engine, core.sessions, core.store, core.registry
+    manager, models, tracking, inference, datasets = (core.manager, core.models, core.tracking,
+                                                      core.inference, core.datasets)
+    health = core.health
     jobs = JobService(settings, sessions, datasets, registry)
     search = SearchService(sessions, inference, embed_batch=settings.search_embed_batch,
                            max_top_k=settings.search_max_top_k, max_text=settings.max_string_length)

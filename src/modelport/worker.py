@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelport.core.inference import InferenceService
 from modelport.core.models import ModelService
+from modelport.core_wiring import build_core
 from modelport.jobs.datasets import DatasetService
 from modelport.jobs.repo import JobRepo
 from modelport.jobs.runner import JobRunner
@@ -26,14 +27,9 @@ from modelport.jobs.worker_process import preload
 from modelport.observability.metrics import Metrics
 from modelport.observability.tracing import tracing_from_env
 from modelport.registry.registry import ModelRegistry
-from modelport.registry.store import make_store
-from modelport.runtime.archive import archive_options
 from modelport.runtime.manager import ModelManager
 from modelport.settings import Settings
-from modelport.storage.engine import make_engine, make_session_factory
-from modelport.storage.health import DatabaseHealth, engine_options
 from modelport.tracking.log import PredictionRecorder
-from modelport.tracking.service import build_tracking
 
 T = TypeVar("T")
 
@@ -60,31 +56,11 @@ class WorkerServices:
 
 def build_services(settings: Settings) -> WorkerServices:
     """The job services, wired as ``bootstrap.build_services`` wires them (no I/O here)."""
-    metrics = Metrics()
-    engine = make_engine(settings.resolved_database_url, **engine_options(settings))
-    health = DatabaseHealth(settings.db_lookup_timeout_s, settings.db_outage_grace_s)
-    sessions = make_session_factory(engine)
-    store = make_store(settings.artifact_url, settings.artifacts_dir,
-                       storage_options=settings.artifact_storage_options,
-                       cache_dir=settings.home / "artifact-cache", cache_bytes=settings.artifact_cache_bytes)
-    registry = ModelRegistry(sessions, store, cache_ttl=settings.registry_cache_ttl_s, health=health)
-    manager = ModelManager(
-        store, metrics, threads=settings.model_threads, max_queue=settings.max_queue,
-        max_loaded=settings.max_loaded_models, allow_pickle=settings.allow_pickle,
-        max_batch_size=settings.max_batch_size, max_latency_ms=settings.max_latency_ms,
-        workers=settings.model_workers, extra_options=archive_options(settings),
-    )
-    models = ModelService(registry, manager, tmp_dir=settings.home / "tmp",
-                          allow_pickle=settings.allow_pickle, max_upload_bytes=settings.max_upload_bytes)
-    manager.allow_code = models.allow_code = settings.allow_code
-    tracer = tracing_from_env().tracer
-    recorder = build_tracking(settings, engine, sessions, metrics, registry, tracer).recorder
-    inference = InferenceService(registry, manager, metrics, max_rows=settings.max_batch_rows,
-                                 recorder=recorder, tracer=tracer, capture=settings.capture,
-                                 capture_max_bytes=settings.capture_max_bytes,
-                                 request_timeout=settings.request_timeout)
-    datasets = DatasetService(sessions, store, tmp_dir=settings.home / "tmp",
-                              max_upload_bytes=settings.max_upload_bytes)
+    core = build_core(settings, Metrics(), tracing_from_env().tracer)  # no prediction cache: jobs
+    recorder = core.tracking.recorder
+    engine, sessions = core.engine, core.sessions
+    registry, manager, models, inference, datasets = (core.registry, core.manager, core.models,
+                                                      core.inference, core.datasets)
     return WorkerServices(settings=settings, engine=engine, registry=registry, manager=manager,
                           models=models, inference=inference, datasets=datasets,
                           job_repo=JobRepo(sessions, max_attempts=settings.job_max_attempts),
