@@ -17,8 +17,10 @@ from tests.traffic.support import add_versions, running, traffic_settings
 from tests.webhooks.receiver import Receiver
 
 SECRET = "webhook-test-secret-0123456789"
+#: quick retries; a 2 s send timeout keeps the claim lease (a send cut off by a shutdown is retried
+#: once it expires) short enough for a restart test
 FAST = {"webhook_allow_private": True, "webhook_poll_s": 0.05, "webhook_retry_base_s": 0.05,
-        "webhook_retry_max_s": 0.2}
+        "webhook_retry_max_s": 0.2, "webhook_timeout_s": 2.0}
 
 
 async def subscribe(client: httpx.AsyncClient, url: str, events: list[str]) -> str:
@@ -62,10 +64,13 @@ async def test_alias_change_arrives_signed(any_database_url: str | None, tmp_pat
             assert change["data"]["model"] == "m" and change["data"]["alias"] == "production"
             assert change["data"]["to"]["routes"][1] == {"version": 2, "weight": 10}
             assert change["data"]["from"]["routes"] == [{"version": 1, "weight": 100}]
-            deliveries = (await client.get(f"/api/v1/webhooks/{hook}/deliveries")).json()
-            assert len(deliveries) == 4
-            assert all(d["status"] == "delivered" and d["attempts"] == 1 and d["last_status_code"] == 204
-                       for d in deliveries)
+            # the receiver records a request before it answers: the last delivery may be finishing
+            deliveries: list[dict[str, Any]] = []
+            async with asyncio.timeout(20):
+                while len(deliveries) != 4 or any(d["status"] != "delivered" for d in deliveries):
+                    deliveries = (await client.get(f"/api/v1/webhooks/{hook}/deliveries")).json()
+                    await asyncio.sleep(0.05)
+            assert all(d["attempts"] == 1 and d["last_status_code"] == 204 for d in deliveries), deliveries
     finally:
         receiver.stop()
 
@@ -98,15 +103,17 @@ async def test_receiver_down_then_back_each_event_once_across_a_restart(
     receiver.start()
     try:
         async with running(settings) as (_services, client):
-            await until(lambda: len(receiver.received) >= 4)
+            await until(lambda: len(receiver.received) >= 4, seconds=40)  # past a cut-off send's lease
             await asyncio.sleep(0.5)  # nothing more arrives
             got = events(receiver)
             assert len(got) == 4 and len({e["id"] for e in got}) == 4
             # retries may reorder deliveries; each carries its event's time
             assert Counter(e["type"] for e in got) == {"alias.changed": 3, "alias.rolled_back": 1}
             assert max(got, key=lambda e: e["time"])["type"] == "alias.rolled_back"
-            deliveries = (await client.get(f"/api/v1/webhooks/{hook}/deliveries")).json()
-            assert all(d["status"] == "delivered" for d in deliveries)
+            async with asyncio.timeout(20):  # the last send may still be finishing
+                while any(d["status"] != "delivered"
+                          for d in (await client.get(f"/api/v1/webhooks/{hook}/deliveries")).json()):
+                    await asyncio.sleep(0.05)
     finally:
         receiver.stop()
 
