@@ -24,7 +24,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from granian.constants import HTTPModes, Interfaces, Loops
+from granian.constants import HTTPModes, Interfaces, Loops, RuntimeModes
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server import MPServer
@@ -127,6 +127,9 @@ def build_server(settings: Settings, workers: int) -> MPServer:
     return MPServer(
         FACTORY, factory=True, address=settings.host, port=settings.port, interface=Interfaces.ASGI,
         workers=workers, loop=Loops.uvloop, http=HTTPModes.http1, websockets=False,
+        # one Rust I/O thread per worker, run single-threaded: the Python event loop is the
+        # bottleneck, and a second runtime thread only adds GIL hand-offs (docs/server.md)
+        runtime_mode=RuntimeModes.st, runtime_threads=1,
         backpressure=settings.max_connections,
         http1_settings=HTTP1Settings(header_read_timeout=max(1, round(settings.header_timeout_s * 1000)),
                                      max_buffer_size=settings.max_header_bytes),
