@@ -56,7 +56,7 @@ def test_the_quickstart_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     answer, _ = json.JSONDecoder().raw_decode(out, out.index("{"))  # the curl's JSON, first output
     assert answer["prediction"] == 0 and answer["model_version"] == 1
-    assert answer["low_confidence"] == [answer["confidence"][0] < 0.8]
+    assert answer["low_confidence"] == [answer["confidence"] < 0.8]
     assert "[0, 2] 1" in out  # the client's predictions and version
     assert "100% " in out and "'accuracy'" in out  # the job's progress callback and its metrics
     assert "iris-lr version 1" in out and "mp_" in out  # the CLI trained and made a key
