@@ -79,8 +79,11 @@ async def _register(home: Path) -> None:
         await services.close()
 
 
+HOME = servers.WORK / "home-embeddings"
+
+
 def modelport_target() -> servers.Target:
-    home = servers.WORK / "home-embeddings"
+    home = HOME
     env = {"MODELPORT_HOME": str(home), "MODELPORT_DEMO_MODELS": "false", "MODELPORT_LOG_LEVEL": "warning",
            "MODELPORT_GRPC_ENABLED": "false", "MODELPORT_HOST": "127.0.0.1", "HF_HUB_OFFLINE": "1",
            # every request must run the model, and 32 clients must not meet the rate limit
@@ -252,6 +255,7 @@ def run(seconds: float = 20.0, concurrency: int = 32, rounds: int = 6,
         pair = side_by_side(target, concurrency, pair_seconds, rounds)
     finally:
         target.stop()
+        shutil.rmtree(HOME, ignore_errors=True)  # two copies of MiniLM (artifacts and unpacked)
     return rows, pair.summary()
 
 
