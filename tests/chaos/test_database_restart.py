@@ -65,7 +65,10 @@ async def test_postgres_restarted_under_load(pg: PrivatePostgres, make_settings:
         s = summary(results)
         print(f"postgres restarted ({downtime:.2f} s down) under load:", s)
         assert s["statuses"] == {200: len(results)}, s
-        assert s["p99_ms"] < 300 and s["max_ms"] < 1000, s
+        # a request waits for a credential or registry lookup at most db_lookup_timeout_s (then the
+        # last good value answers): ~40 ms p99 here, ~540 ms with a core taken by a busy loop
+        bound_ms = (settings.db_lookup_timeout_s + 0.5) * 1000
+        assert s["p99_ms"] < bound_ms and s["max_ms"] < 2000, s
 
         # the writer backs off while the database is down, then writes what it held
         while not set(answered) <= set(await logged_ids(pg)):
