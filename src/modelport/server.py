@@ -33,6 +33,7 @@ from starlette.types import ASGIApp
 
 from modelport.body_timeout import BodyTimeout
 from modelport.observability.logging import configure_logging
+from modelport.paths import keep_caches_in
 from modelport.ready import MarkReady, failed_flag, ready_dir, reset, wait_listening, wait_ready
 from modelport.settings import Settings
 from modelport.shutdown import drain_then_stop, drain_workers, ignore_drain_signal_until_ready
@@ -103,9 +104,11 @@ def export_settings(settings: Settings) -> None:
 
 
 def prepare_home(settings: Settings, workers: int) -> Path:
-    """Temporary files (multipart spooling) under ``home/tmp``; with several workers, Prometheus'
+    """Temporary files (multipart spooling) under ``home/tmp`` and the libraries' caches under
+    ``home/cache`` (:func:`~modelport.paths.keep_caches_in`); with several workers, Prometheus'
     multi-process directory under ``home/run``, emptied at start. Returns the ready-marks directory."""
     home = settings.home.resolve()
+    keep_caches_in(home)  # before the workers start and import onnxruntime
     tmp = home / "tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True, exist_ok=True)

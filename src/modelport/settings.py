@@ -155,6 +155,10 @@ class Settings(BaseSettings):
     db_outage_grace_s: float = Field(
         default=60.0, ge=0,
         description="how long cached credentials and models answer while the database is down")
+    redis_max_connections: int = Field(
+        default=64, ge=1, description="connections per Redis pool (cache, rate limits) per process")
+    redis_idle_timeout_s: float = Field(
+        default=30.0, gt=0, description="pooled Redis connections unused this long are closed")
     # --- end trust (#17)
 
     @property
