@@ -182,3 +182,14 @@ def test_every_group_is_a_group_model() -> None:
         assert isinstance(getattr(settings, group), Group)
     assert set(Settings.model_fields) == {"home", *GROUPS}
 
+
+def test_the_configuration_doc_lists_every_setting_with_its_variable() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
+    rows = {line.split("|")[1].strip(): line.split("|")[2].strip()
+            for line in doc.splitlines() if line.startswith("| `")}
+    grouped = [(group, field) for group, field, _ in walk(Settings.model_construct()) if group]
+    assert list(rows) == [f"`{group}.{field}`" for group, field in grouped]
+    flat = set(FLAT_NAMES.values())
+    for group, field in grouped:
+        variable = f"`{env_name(group, field)}`" if (group, field) in flat else "(nested name only)"
+        assert rows[f"`{group}.{field}`"] == variable, (group, field)
