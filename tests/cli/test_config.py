@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
+import modelport.cli.config as config_module
 from modelport.cli import app
 from modelport.settings import GROUPS, Settings
 
@@ -25,8 +27,14 @@ SECRETS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One line a table row, so that a row (or a secret) is never folded across lines."""
+    monkeypatch.setattr(config_module, "console", Console(width=200))
+
+
 def run(*args: str, env: dict[str, str] | None = None) -> str:
-    r = CliRunner().invoke(app, ["config", *args], env={"COLUMNS": "200", **(env or {})})
+    r = CliRunner().invoke(app, ["config", *args], env=env)
     assert r.exit_code == 0, r.output
     return r.stdout
 
