@@ -10,7 +10,7 @@ LOCK := requirements.lock
 TEST_WORKERS ?= auto
 comma := ,
 
-.PHONY: install install-text serve test lint fmt bench bench-quick proto proto-check clean lock
+.PHONY: install install-text serve test lint fmt bench bench-quick soak proto proto-check clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,13 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python -m bench.run --quick
+
+# A real server under mixed predict, chat-stream and job load, printing RSS, open descriptors and
+# p99 per interval (bench/soak.py); not part of `make test`. `make soak SOAK_SECONDS=60` for a short one.
+SOAK_SECONDS ?= 300
+SOAK_INTERVAL_S ?= 60
+soak: install
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_INTERVAL_S=$(SOAK_INTERVAL_S) $(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

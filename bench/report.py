@@ -80,6 +80,7 @@ def _get(rows: list[Row], server: str, model: str, c: int) -> Row | None:
 def write_report(path: Path, rows: list[Row], inproc: dict[str, float], meta: dict[str, str],
                  peer_mark: tuple[str, ...], *, log_pairs: list[LogPair] | None = None,
                  embeddings: list[dict[str, Any]] | None = None,
+                 embedding_peer: dict[str, Any] | None = None,
                  ceiling: CeilingPair | None = None) -> str:
     lines = [
         "# Benchmark: modelport against its peers",
@@ -111,7 +112,8 @@ def write_report(path: Path, rows: list[Row], inproc: dict[str, float], meta: di
             lines.append(f"| {r.server} | {_f(r.result.rps)} | {_f(r.result.p50_ms, 2)} | "
                          f"{_f(r.result.p99_ms, 2)} | {errors} | {_f(ratio, 2)} | {_f(r.rss_mb, 0)} |")
         lines.append("")
-    lines += _log_cost(log_pairs or []) + _ceiling(ceiling) + _embeddings(embeddings or [])
+    lines += _log_cost(log_pairs or []) + _ceiling(ceiling) + embedding_section(embeddings or [])
+    lines += embedding_peer_section(embedding_peer)
     lines += ["## Targets", "", "| target | measured | met |", "| --- | --- | --- |"]
     rf64, rf1, lr64 = _get(rows, mp, "rf", 64), _get(rows, mp, "rf", 1), _get(rows, mp, "logreg", 64)
     best = _best(rows, "rf", 64, peer_mark)
@@ -153,6 +155,10 @@ def write_report(path: Path, rows: list[Row], inproc: dict[str, float], meta: di
         if not math.isnan(cost):
             lines.append(f"| prediction log costs < 10 % of throughput (median on/off ratio) | "
                          f"{cost:.2f} | {'yes' if cost >= 0.9 else 'no'} |")
+    if embedding_peer is not None and embedding_peer.get("ratios"):
+        ratio = embedding_peer["ratio"]
+        lines.append(f"| MiniLM embeddings c=32 ≥ infinity-emb's req/s (median of alternating rounds) | "
+                     f"{ratio:.2f}× | {'yes' if ratio >= 1 else 'no'} |")
     lines.append("")
     text = "\n".join(lines)
     path.write_text(text)
@@ -198,7 +204,7 @@ def _ceiling(pair: CeilingPair | None) -> list[str]:
             f"| {_f(mine)} | {_f(hello)} | {rounds} | {pair.ratio():.0%} |", ""]
 
 
-def _embeddings(rows: list[dict[str, Any]]) -> list[str]:
+def embedding_section(rows: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     lines = ["## Embeddings: MiniLM, one sentence per request, c=32", "",
@@ -212,4 +218,31 @@ def _embeddings(rows: list[dict[str, Any]]) -> list[str]:
     if on and off and off["req_s"]:
         lines += ["", f"Batching on / off: {on['req_s'] / off['req_s']:.2f}×."]
     lines.append("")
+    return lines
+
+
+def embedding_peer_section(peer: dict[str, Any] | None) -> list[str]:
+    """modelport against infinity-emb (bench/embeddings.py), or why the peer did not run."""
+    if peer is None:
+        return []
+    lines = ["## Embeddings against the specialist: infinity-emb, MiniLM, c=32", ""]
+    if peer.get("note"):
+        return lines + [f"infinity-emb was not measured: {peer['note']}", ""]
+    mine, other = peer["modelport"], peer["peer"]
+    rounds = ", ".join(f"{r:.2f}" for r in peer["ratios"])
+    lines += [
+        "Both servers up, one sentence per request (a different one each time), the same client "
+        f"keeping {peer['concurrency']} requests in flight on the OpenAI route (`/v1/embeddings`; "
+        f"infinity's `/embeddings`), {len(peer['ratios'])} alternating rounds of {peer['seconds']:g} s "
+        "(the order flips every round). modelport: `minilm-batched` (adaptive batching, 32 rows / "
+        "5 ms). infinity-emb 0.0.78: `infinity_emb v2 --engine torch --device cpu --batch-size 32`, "
+        "the same MiniLM files, offline. Medians over the rounds:", "",
+        "| server | req/s | p50 ms | p99 ms | errors |", "| --- | ---: | ---: | ---: | ---: |",
+        f"| modelport | {_f(mine['req_s'])} | {_f(mine['p50_ms'], 2)} | {_f(mine['p99_ms'], 2)} | "
+        f"{mine['errors']} |",
+        f"| infinity-emb | {_f(other['req_s'])} | {_f(other['p50_ms'], 2)} | {_f(other['p99_ms'], 2)} | "
+        f"{other['errors']} |",
+        "", f"modelport / infinity-emb per round: {rounds}; median **{peer['ratio']:.2f}×** "
+        "(goal: at least 1.00×).", "",
+    ]
     return lines

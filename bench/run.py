@@ -172,6 +172,8 @@ def main() -> None:
     ap.add_argument("--pair-seconds", type=float, default=None,
                     help="length of each run of the side-by-side comparisons (3 s; 2 s with --quick)")
     ap.add_argument("--no-embeddings", action="store_true", help="skip the MiniLM embeddings workload")
+    ap.add_argument("--embedding-rounds", type=int, default=6,
+                    help="alternating rounds of modelport against infinity-emb (MiniLM, c=32)")
     args = ap.parse_args()
     seconds = args.seconds or (4.0 if args.quick else 15.0)
     wrk.ensure_wrk()
@@ -228,30 +230,34 @@ def main() -> None:
         "pair_seconds": f"{pair_seconds:g}",
     }
     embeddings: list[dict[str, Any]] = []
+    embedding_peer: dict[str, Any] | None = None
     if not args.no_embeddings and (not args.only or any("embed" in o for o in args.only)):
-        embeddings = run_embeddings(seconds)
+        embeddings, embedding_peer = run_embeddings(seconds, args.embedding_rounds,
+                                                    4.0 if args.quick else 10.0)
     text = write_report(args.out, rows, inproc, meta, PEER_MARK, log_pairs=pairs, embeddings=embeddings,
-                        ceiling=ceiling)
+                        embedding_peer=embedding_peer, ceiling=ceiling)
     print(text)
     # --- bring your own model (#18): worker memory, 1 vs 2 workers of one forest (bench/worker_memory.py)
     subprocess.run([sys.executable, "-m", "bench.worker_memory"], check=False)
 
 
-def run_embeddings(seconds: float) -> list[dict[str, Any]]:
-    """MiniLM, one sentence per request at concurrency 32, adaptive batching on and off."""
+def run_embeddings(seconds: float, rounds: int,
+                   pair_seconds: float) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """MiniLM, one sentence per request at concurrency 32: adaptive batching on and off, then
+    modelport against infinity-emb in alternating rounds (bench/embeddings.py)."""
     try:
         import sentence_transformers  # noqa: F401
 
         from bench import embeddings
     except ImportError as exc:
         print(f"== embeddings: skipped ({exc.name} not installed: the [text] extra)", flush=True)
-        return []
+        return [], None
     print("== embeddings (MiniLM, c=32): starting", flush=True)
-    rows = embeddings.run(seconds=seconds, concurrency=32)
+    rows, peer = embeddings.run(seconds=seconds, concurrency=32, rounds=rounds, pair_seconds=pair_seconds)
     for r in rows:
         print(f"   batching {r['batching']:3s} {r['req_s']:9.1f} req/s  p50 {r['p50_ms']:8.2f} ms  "
               f"p99 {r['p99_ms']:8.2f} ms  errors {r['errors']}", flush=True)
-    return rows
+    return rows, peer
 
 
 if __name__ == "__main__":

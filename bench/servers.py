@@ -1,7 +1,8 @@
 """The servers under test: modelport and the peers of ../shared/peers, each started on loopback.
 
 Each peer runs from its own virtualenv under bench/.work/venvs (created on first use with the
-packages the peers README names, scikit-learn pinned to the version that trained the models).
+packages the peers README names, scikit-learn pinned to the version that trained the models; the
+embeddings peer, infinity-emb, likewise).
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ VENVS: dict[str, list[str]] = {
     "litserve": ["litserve>=0.2,<0.3", SK, "joblib"],
     # MLServer 1.7 calls asyncio.get_event_loop() outside a loop, which uvloop >= 0.22 refuses
     "mlserver": ["mlserver", "mlserver-sklearn", SK, "joblib", "uvloop<0.22"],
+    # the embeddings specialist (bench/embeddings.py). torch pinned exactly: the CPU wheel modelport
+    # uses; a range lets pip pick a multi-GB CUDA build. infinity-emb 0.0.78 wants numpy<2 and
+    # sentence-transformers<4, which is why it cannot share modelport's environment
+    "infinity": ["infinity-emb[server,torch]==0.0.78", "torch==2.13.0"],
 }
 
 

@@ -3,8 +3,10 @@
 Run on a machine with an NVIDIA GPU (``scripts/gpu_check.sh``). For each GPU-capable runtime
 (pytorch ``.pt2``, ONNX Runtime with ``onnxruntime-gpu``, sentence-transformers) it loads the same
 artifact with ``config.device=cpu`` and with the GPU, answers the same batch with both and checks
-they agree; then it measures embeddings throughput on each. Without a GPU it runs the same
-checks with the CPU on both sides (so the script itself stays tested) and says so. Exit status 1
+they agree; then it measures embeddings throughput on each. Without a GPU it stops at once with
+exit status 2 and says why (no NVIDIA device, or a torch build without CUDA): a GPU check that
+quietly compared the CPU with itself would read as a pass. ``--cpu`` runs the same checks with
+the CPU on both sides, so the script itself stays tested on machines without one. Exit status 1
 when any answer disagrees or a GPU run did not actually land on the GPU.
 """
 
@@ -21,11 +23,28 @@ from typing import Any
 import numpy as np
 
 
-def gpu_device() -> str | None:
-    from modelport.runtime.device import torch_device
+def gpu_device() -> tuple[str | None, str]:
+    """The GPU torch will use, or None and why there is none."""
+    from modelport.runtime.device import gpu_present, torch_device
 
+    if not gpu_present():
+        return None, "no NVIDIA device (/dev/nvidia*) on this machine"
     device = torch_device("auto")
-    return device if device != "cpu" else None
+    if device == "cpu":
+        import torch
+
+        return None, (f"torch {torch.__version__} sees no CUDA GPU (CUDA build: {torch.version.cuda}; "
+                      "a CPU-only wheel, or no driver?)")
+    return device, ""
+
+
+def placed_on(runtime: Any) -> str:
+    """Where the runtime really runs: ONNX Runtime falls back to the CPU without an error when its
+    CUDA provider cannot start (missing CUDA or cuDNN libraries), so ask the session."""
+    session = getattr(runtime, "session", None)
+    if session is not None and "CUDAExecutionProvider" not in session.get_providers():
+        return "cpu"
+    return str(runtime.placement())
 
 
 def load(flavor: str, artifact: Path, device: str) -> Any:
@@ -42,7 +61,8 @@ def compare(name: str, flavor: str, artifact: Path, inputs: dict[str, Any], devi
     cpu = load(flavor, artifact, "cpu")
     dev = load(flavor, artifact, device)
     want, got = cpu.predict(inputs), dev.predict(inputs)
-    ok = dev.placement() == device if device != "cpu" else True
+    placed = placed_on(dev)
+    ok = placed == device
     worst = 0.0
     for key, value in want.items():
         if value.dtype.kind == "f":
@@ -51,7 +71,7 @@ def compare(name: str, flavor: str, artifact: Path, inputs: dict[str, Any], devi
             ok = ok and diff <= atol
         else:
             ok = ok and bool(np.array_equal(value, got[key]))
-    print(f"{name:<22} placed on {dev.placement():<7} max |cpu - device| = {worst:.2e}  "
+    print(f"{name:<22} placed on {placed:<7} max |cpu - device| = {worst:.2e}  "
           f"{'OK' if ok else 'MISMATCH'}")
     return ok
 
@@ -70,10 +90,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sentences", type=int, default=int(os.environ.get("GPU_CHECK_SENTENCES", "2048")),
                         help="sentences for the throughput run")
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--cpu", action="store_true",
+                        help="no GPU here: run the same checks with the CPU on both sides (tests the script)")
     args = parser.parse_args(argv)
-    device = gpu_device()
+    device, why = gpu_device()
+    if device is None and not args.cpu:
+        print(f"GPU check FAILED: no GPU to check: {why}. Run it on a machine with an NVIDIA GPU and a "
+              "CUDA build of torch (onnxruntime-gpu for the ONNX check); --cpu runs the same checks "
+              "with the CPU on both sides")
+        return 2
     if device is None:
-        print("no GPU visible: checking the same path with the CPU on both sides")
+        print(f"--cpu: {why}; checking the same path with the CPU on both sides")
     target = device or "cpu"
     ok = True
     with tempfile.TemporaryDirectory() as tmp:

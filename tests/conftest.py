@@ -91,6 +91,8 @@ def redis_url() -> str:
 def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A private redis-server that a test may kill (never the shared one)."""
     if shutil.which("redis-server") is None:
+        if REQUIRE_SERVICES:
+            pytest.fail("redis-server is not installed and MODELPORT_REQUIRE_SERVICES=1")
         pytest.skip("redis-server not installed")
     server = RedisServer(tmp_path)
     server.start()

@@ -31,6 +31,14 @@ def quickstart_blocks() -> list[tuple[str, str]]:
     return re.findall(r"```(bash|python)\n(.*?)```", section.group(1), re.DOTALL)
 
 
+def documented_answer() -> dict[str, object]:
+    text = (ROOT / "README.md").read_text()
+    shown = re.search(r"<!-- quickstart-answer -->\n```json\n(.*?)```", text, re.DOTALL)
+    assert shown, "README lost the quickstart's answer"
+    answer: dict[str, object] = json.loads(shown.group(1))
+    return answer
+
+
 def test_the_quickstart_runs(tmp_path: Path) -> None:
     blocks = quickstart_blocks()
     assert blocks[0] == ("bash", "make serve\n")
@@ -56,7 +64,9 @@ def test_the_quickstart_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     answer, _ = json.JSONDecoder().raw_decode(out, out.index("{"))  # the curl's JSON, first output
     assert answer["prediction"] == 0 and answer["model_version"] == 1
-    assert answer["low_confidence"] == [answer["confidence"][0] < 0.8]
+    assert answer["low_confidence"] == [answer["confidence"] < 0.8]
+    shown = documented_answer()  # the answer the README shows is this one's shape
+    assert {k: type(v) for k, v in shown.items()} == {k: type(v) for k, v in answer.items()}
     assert "[0, 2] 1" in out  # the client's predictions and version
     assert "100% " in out and "'accuracy'" in out  # the job's progress callback and its metrics
     assert "iris-lr version 1" in out and "mp_" in out  # the CLI trained and made a key

@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
 
 from modelport import __version__
 from modelport.api import problems
@@ -49,6 +48,7 @@ from modelport.oip.grpc import start_grpc_server
 from modelport.openai import errors as openai_errors
 from modelport.settings import Settings
 from modelport.shutdown import mark_draining_on_signal
+from modelport.web.compression import NegotiatedGZip
 from modelport.web.deadline import INFERENCE_PATHS, DeadlineMiddleware
 from modelport.web.gate import GateMiddleware
 
@@ -177,7 +177,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         )
     app.add_middleware(TrimTrailingSlash)  # innermost: routes see the trimmed path (#19)
     if settings.server.gzip_min_bytes:  # (#19) negotiated by Accept-Encoding; event streams are never gzipped
-        app.add_middleware(GZipMiddleware, minimum_size=settings.server.gzip_min_bytes, compresslevel=5)
+        app.add_middleware(NegotiatedGZip, minimum_size=settings.server.gzip_min_bytes, compresslevel=5)
     app.add_middleware(HardeningMiddleware)
     app.add_middleware(RequestContextMiddleware, observer=RequestObserver(services.metrics))
     app.add_middleware(TracingMiddleware, tracing=services.tracing)  # outermost: spans the request

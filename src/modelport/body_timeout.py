@@ -10,7 +10,6 @@ the client gone (``http.disconnect``) and the client gets ``408`` with ``Connect
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import orjson
@@ -30,15 +29,15 @@ class BodyTimeout:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        deadline = time.monotonic() + self.timeout_s
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
         state: dict[str, bool] = {"done": False, "timed_out": False, "started": False}
 
         async def timed_receive() -> Message:
             if state["done"] or state["timed_out"]:  # body read: waiting for a disconnect has no deadline
                 return await receive() if not state["timed_out"] else {"type": "http.disconnect"}
-            left = min(self.timeout_s, deadline - time.monotonic())
-            try:
-                message = await asyncio.wait_for(receive(), timeout=max(left, 0.0))
+            try:  # per chunk and in total are one deadline: a chunk's can never end after the body's
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
             except TimeoutError:
                 state["timed_out"] = True
                 return {"type": "http.disconnect"}

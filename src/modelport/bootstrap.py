@@ -173,7 +173,9 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
         settings=settings, engine=engine, sessions=sessions, store=store, metrics=metrics,
         registry=registry, manager=manager, models=models, inference=inference,
         tracking=tracking, cache=cache, tracing=tracing, search=search, datasets=datasets, jobs=jobs,
-        auth=AuthService(settings, sessions, health), limiter=RateLimiter(settings.redis.url),
+        auth=AuthService(settings, sessions, health), limiter=RateLimiter(
+            settings.redis.url, max_connections=settings.redis.max_connections,
+            idle_timeout_s=settings.redis.idle_timeout_s),
         traffic=traffic, guard=guard, webhooks=webhooks, dispatcher=dispatcher,
         job_events=JobEvents(sessions, webhooks, poll_s=settings.webhooks.poll_s),
     )

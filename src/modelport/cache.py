@@ -154,15 +154,16 @@ class RedisCache(PredictionCache):
     backend = "redis"
 
     def __init__(self, url: str, metrics: Metrics, *, ttl: float, timeout: float = 0.1,
-                 breaker: CircuitBreaker | None = None, prefix: str = "modelport:cache:") -> None:
+                 breaker: CircuitBreaker | None = None, prefix: str = "modelport:cache:",
+                 max_connections: int = 64, idle_timeout_s: float = 30.0) -> None:
         from redis.asyncio import Redis
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
 
-        self.client = Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0), retry_on_timeout=False, health_check_interval=0,
-        )
+        from modelport.redis_pool import make_pool
+
+        # bounded, and idle connections closed (:mod:`modelport.redis_pool`)
+        self.pool = make_pool(url, timeout=timeout, max_connections=max_connections,
+                              idle_timeout_s=idle_timeout_s)
+        self.client = Redis(connection_pool=self.pool)
         self.metrics = metrics
         self.ttl_ms = max(1, int(ttl * 1000))
         self.timeout = timeout
@@ -228,6 +229,7 @@ class RedisCache(PredictionCache):
         if self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
         await self.client.aclose()  # type: ignore[attr-defined]  # stubs predate redis 5
+        await self.pool.aclose()  # a pool passed in is not the client's to close
 
 
 def make_cache(settings: Any, metrics: Metrics) -> PredictionCache | None:
@@ -235,7 +237,9 @@ def make_cache(settings: Any, metrics: Metrics) -> PredictionCache | None:
     if not settings.cache.enabled or settings.cache.ttl_s <= 0:
         return None
     if settings.redis.url:
-        return RedisCache(settings.redis.url, metrics, ttl=settings.cache.ttl_s)
+        return RedisCache(settings.redis.url, metrics, ttl=settings.cache.ttl_s,
+                          max_connections=settings.redis.max_connections,
+                          idle_timeout_s=settings.redis.idle_timeout_s)
     if settings.cache.max_entries <= 0:
         return None
     return MemoryCache(metrics, max_entries=settings.cache.max_entries, ttl=settings.cache.ttl_s)

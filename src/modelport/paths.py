@@ -32,3 +32,17 @@ def config_dir() -> Path:
     if override:
         return Path(override)
     return _base("XDG_CONFIG_HOME", ".config", "Preferences") / "modelport"
+
+
+def keep_caches_in(home: Path) -> Path:
+    """Point ``XDG_CACHE_HOME`` at ``home/cache`` for this process and the ones it starts.
+
+    A server keeps its writes in its data home. Libraries it runs write per-user caches under
+    ``~/.cache`` otherwise: onnxruntime writes a device id and a database under
+    ``~/.cache/Microsoft`` at import, and Hugging Face, torch and matplotlib put theirs under the
+    same directory; each follows ``XDG_CACHE_HOME``. Call it before any of them is imported.
+    """
+    cache = home.resolve() / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    return cache

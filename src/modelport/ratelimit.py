@@ -2,7 +2,8 @@
 
 Fixed windows: O(1) per hit in memory and one round trip in Redis (a moving window in memory
 keeps one entry per hit). Redis gets ~100 ms socket timeouts and no retries, because redis-py's
-defaults can stall a request for a minute against a hung server. If Redis fails, this process
+defaults can stall a request for a minute against a hung server, on a bounded pool that closes
+idle connections (:mod:`modelport.redis_pool`). If Redis fails, this process
 falls back to local memory limits (logged once per outage) and tries Redis again a few seconds
 later: a Redis outage must never turn into failed predictions.
 """
@@ -22,7 +23,7 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from modelport.errors import InvalidInput, RateLimited
 
 if TYPE_CHECKING:
-    from redis.asyncio import ConnectionPool
+    from modelport.redis_pool import ReapingPool
 
 log = logging.getLogger(__name__)
 REDIS_TIMEOUT_S = 0.1
@@ -38,17 +39,13 @@ def parse_rate(value: str) -> RateLimitItem:
         raise InvalidInput(f"invalid rate limit {value[:64]!r}; use e.g. '100/minute'") from None
 
 
-def _redis_storage(url: str) -> tuple[Storage, ConnectionPool[Any]]:
-    """``limits``' Redis storage on a connection pool we own (so :meth:`RateLimiter.close` can
-    close it through redis-py's public API)."""
-    from redis.asyncio import ConnectionPool
-    from redis.asyncio.retry import Retry
-    from redis.backoff import NoBackoff
+def _redis_storage(url: str, *, max_connections: int, idle_timeout_s: float) -> tuple[Storage, ReapingPool]:
+    """``limits``' Redis storage on a connection pool we own: bounded, shrinking after a burst
+    (:mod:`modelport.redis_pool`), closed by :meth:`RateLimiter.close`."""
+    from modelport.redis_pool import make_pool
 
-    pool: ConnectionPool[Any] = ConnectionPool.from_url(
-        url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S,
-        retry=Retry(NoBackoff(), 0), health_check_interval=0,
-    )
+    pool = make_pool(url, timeout=REDIS_TIMEOUT_S, max_connections=max_connections,
+                     idle_timeout_s=idle_timeout_s)
     # passed on to ``redis.asyncio.Redis(connection_pool=...)``, as limits documents its options
     options: dict[str, Any] = {"connection_pool": pool}
     storage = RedisStorage(f"async+{url}", implementation="redispy", key_prefix="modelport:rl", **options)
@@ -56,12 +53,14 @@ def _redis_storage(url: str) -> tuple[Storage, ConnectionPool[Any]]:
 
 
 class RateLimiter:
-    def __init__(self, redis_url: str | None = None) -> None:
+    def __init__(self, redis_url: str | None = None, *, max_connections: int = 64,
+                 idle_timeout_s: float = 30.0) -> None:
         self.memory = FixedWindowRateLimiter(MemoryStorage())
         self.redis: FixedWindowRateLimiter | None = None
-        self._pool: ConnectionPool[Any] | None = None
+        self.pool: ReapingPool | None = None
         if redis_url:
-            storage, self._pool = _redis_storage(redis_url)
+            storage, self.pool = _redis_storage(redis_url, max_connections=max_connections,
+                                                idle_timeout_s=idle_timeout_s)
             self.redis = FixedWindowRateLimiter(storage)
         self._redis_down_until = 0.0
 
@@ -109,5 +108,5 @@ class RateLimiter:
         raise error
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.disconnect()
+        if self.pool is not None:
+            await self.pool.aclose()

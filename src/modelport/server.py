@@ -24,7 +24,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from granian.constants import HTTPModes, Interfaces, Loops
+from granian.constants import HTTPModes, Interfaces, Loops, RuntimeModes
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server import MPServer
@@ -33,6 +33,7 @@ from starlette.types import ASGIApp
 
 from modelport.body_timeout import BodyTimeout
 from modelport.observability.logging import configure_logging
+from modelport.paths import keep_caches_in
 from modelport.ready import MarkReady, failed_flag, ready_dir, reset, wait_listening, wait_ready
 from modelport.settings import Group, Settings, env_name, nested_env_name
 from modelport.shutdown import drain_then_stop, drain_workers, ignore_drain_signal_until_ready
@@ -114,9 +115,11 @@ def _export(variable: str, value: object) -> None:
 
 
 def prepare_home(settings: Settings, workers: int) -> Path:
-    """Temporary files (multipart spooling) under ``home/tmp``; with several workers, Prometheus'
+    """Temporary files (multipart spooling) under ``home/tmp`` and the libraries' caches under
+    ``home/cache`` (:func:`~modelport.paths.keep_caches_in`); with several workers, Prometheus'
     multi-process directory under ``home/run``, emptied at start. Returns the ready-marks directory."""
     home = settings.home.resolve()
+    keep_caches_in(home)  # before the workers start and import onnxruntime
     tmp = home / "tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True, exist_ok=True)
@@ -138,6 +141,9 @@ def build_server(settings: Settings, workers: int) -> MPServer:
     return MPServer(
         FACTORY, factory=True, address=server.host, port=server.port, interface=Interfaces.ASGI,
         workers=workers, loop=Loops.uvloop, http=HTTPModes.http1, websockets=False,
+        # one Rust I/O thread per worker, run single-threaded: the Python event loop is the
+        # bottleneck, and a second runtime thread only adds GIL hand-offs (docs/server.md)
+        runtime_mode=RuntimeModes.st, runtime_threads=1,
         backpressure=server.max_connections,
         http1_settings=HTTP1Settings(header_read_timeout=max(1, round(server.header_timeout_s * 1000)),
                                      max_buffer_size=server.max_header_bytes),

@@ -106,6 +106,10 @@ class RedisSettings(Group):
     """The shared prediction cache and rate limits (and the Celery broker without ``jobs.broker_url``)."""
 
     url: str | None = Field(default=None, description="unset: cache and rate limits in process")
+    max_connections: int = Field(
+        default=64, ge=1, description="connections per Redis pool (cache, rate limits) per process")
+    idle_timeout_s: float = Field(
+        default=30.0, gt=0, description="pooled Redis connections unused this long are closed")
 
 
 class ArtifactSettings(Group):
@@ -281,6 +285,8 @@ FLAT_NAMES: Final[Mapping[str, tuple[str, str]]] = {
     "db_outage_grace_s": ("database", "outage_grace_s"),
     # redis
     "redis_url": ("redis", "url"),
+    "redis_max_connections": ("redis", "max_connections"),
+    "redis_idle_timeout_s": ("redis", "idle_timeout_s"),
     # artifacts
     "artifact_url": ("artifacts", "url"),
     "artifact_storage_options": ("artifacts", "storage_options"),

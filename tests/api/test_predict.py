@@ -42,7 +42,7 @@ async def test_response_shape(client: httpx.AsyncClient) -> None:
     assert body["request_id"] == "abc-123" == r.headers["x-request-id"]
     assert body["predictions"] == [0]
     assert abs(sum(body["probabilities"][0]) - 1) < 1e-9
-    assert body["confidence"][0] == max(body["probabilities"][0])
+    assert body["confidence"] == max(body["probabilities"][0])  # one flat row: a scalar (#19)
 
 
 async def test_regressor_has_no_probabilities(client: httpx.AsyncClient) -> None:
@@ -50,3 +50,4 @@ async def test_regressor_has_no_probabilities(client: httpx.AsyncClient) -> None
     assert r.status_code == 200
     body = r.json()
     assert "probabilities" not in body and isinstance(body["predictions"][0], float)
+    assert body["prediction"] == body["predictions"][0] and "confidence" not in body

@@ -32,8 +32,15 @@ async def test_the_seeds_request_answers_their_fields(client: httpx.AsyncClient)
         body = r.json()
         assert body["prediction"] == body["predictions"][0] == 0
         assert body["model_version"] == body["version"] == 1
-        assert body["confidence"][0] == max(body["probabilities"][0])
-        assert body["low_confidence"] == [body["confidence"][0] < 0.8]
+        assert isinstance(body["confidence"], float) and body["confidence"] == max(body["probabilities"][0])
+        assert body["low_confidence"] == [body["confidence"] < 0.8]  # per row, as for any request
+
+
+async def test_rows_keep_lists_even_one_row(client: httpx.AsyncClient) -> None:
+    for body in ({"features": [ROW]}, {"features": [ROW, ROW]}):  # a list of rows, of any length
+        answer = (await client.post("/api/v1/models/iris/predict", json=body)).json()
+        assert "prediction" not in answer and len(answer["confidence"]) == len(body["features"])
+        assert answer["confidence"] == [max(p) for p in answer["probabilities"]]
 
 
 async def test_low_confidence_flags_rows_and_counts_them(client: httpx.AsyncClient, app: FastAPI) -> None:

@@ -6,9 +6,7 @@ still answers (within the outage grace), a cold one gets 503 with Retry-After, n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,24 +16,12 @@ import pytest
 
 from modelport.app import create_app
 from modelport.bootstrap import Services, build_services
-from tests.conftest import REQUIRE_SERVICES, mint_admin_headers, write_fake_artifact
-from tests.fixtures.private_postgres import PrivatePostgres, private_postgres
+from tests.conftest import mint_admin_headers, write_fake_artifact
+from tests.fixtures.private_postgres import PrivatePostgres
 
 pytestmark = pytest.mark.chaos
 RATE = 50  # requests per second
 BODY = {"features": [1.0, 2.0, 3.0]}
-
-
-@pytest.fixture
-def pg() -> Iterator[PrivatePostgres]:
-    with contextlib.ExitStack() as stack:
-        try:
-            server = stack.enter_context(private_postgres())
-        except RuntimeError as exc:  # no PostgreSQL binaries on this machine, or it did not start
-            if REQUIRE_SERVICES:
-                pytest.fail(f"{exc} and MODELPORT_REQUIRE_SERVICES=1")
-            pytest.skip(str(exc))
-        yield server
 
 
 async def load(client: httpx.AsyncClient, headers: dict[str, str], seconds: float) -> list[tuple[int, float]]:

@@ -53,6 +53,17 @@ def test_predict_lists_arrays_and_frames(mp: Client, rest: httpx.Client) -> None
     assert batch.predictions == expected["predictions"]
 
 
+def test_one_flat_row_reads_the_seeds_scalars(mp: Client, rest: httpx.Client) -> None:
+    body = {"features": IRIS[0], "model_version": "production", "confidence_threshold": 0.8}
+    expected = rest.post("/api/v1/models/iris/predict", json=body).json()
+    answer = mp.predict("iris", np.array(IRIS[0]), version="production", confidence_threshold=0.8)
+    assert stable(answer.to_dict()) == stable(expected)
+    assert answer.prediction == 0 and isinstance(answer.confidence, float) and answer.model_version == 1
+    assert answer.low_confidence == [answer.confidence < 0.8]
+    rows = mp.predict("iris", IRIS, confidence_threshold=0.8)  # rows: lists, no scalar fields
+    assert len(rows.confidence) == len(rows.low_confidence) == 2 and "prediction" not in rows
+
+
 def test_errors_are_typed_and_carry_the_problem(server: LiveServer, mp: Client) -> None:
     with pytest.raises(NotFound) as missing:
         mp.get_model("no-such-model")

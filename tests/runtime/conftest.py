@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,3 +28,12 @@ def byom_server(byom_home: Path, byom_headers: dict[str, str]) -> Iterator[LiveS
     settings = build_test_settings(byom_home / "home", grpc_enabled=True, grpc_port=0, allow_code=True)
     with serve_in_thread(create_app(settings)) as server:
         yield server
+
+
+@pytest.fixture
+def quiet_mlflow() -> Iterator[None]:
+    """mlflow warns that ``predict`` has no type hints whenever it saves a model (tests of MLflow
+    models use it)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*type hint is inferred as AnyType", category=UserWarning)
+        yield

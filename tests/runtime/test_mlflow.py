@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import warnings
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow.lightgbm
@@ -37,12 +35,7 @@ REQUIREMENTS = ["scikit-learn", "numpy"]
 TREES = {"skops_trusted_types": ["sklearn.tree._tree.Tree"]}  # skops asks the saver to vouch for trees
 
 
-@pytest.fixture(autouse=True)
-def _quiet_mlflow_type_hints() -> Iterator[None]:
-    """mlflow warns that ``predict`` has no type hints whenever it saves an sklearn-style model."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*type hint is inferred as AnyType", category=UserWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_mlflow")
 
 
 def zipped(root: Path, dest: Path, top: str = "") -> Path:

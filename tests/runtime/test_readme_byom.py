@@ -81,8 +81,16 @@ def test_gpu_check_command() -> None:
     assert command == "scripts/gpu_check.sh"
     env = {**os.environ, "GPU_CHECK_SENTENCES": "32", "PYTHON": sys.executable,
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
-    done = subprocess.run([str(ROOT / command)], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600, check=False)
+    from modelport.runtime.device import torch_device
+
+    args = [str(ROOT / command)]
+    if torch_device("auto") == "cpu":  # no GPU here: the script says so and fails, then --cpu
+        done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+                              check=False)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert done.stdout.startswith("GPU check FAILED: no GPU to check: "), done.stdout
+        args.append("--cpu")
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[-1] == "GPU check passed"

@@ -6,9 +6,13 @@ as a directory, MiniLM as a zip), then served by uvicorn on a free loopback port
 
 from __future__ import annotations
 
+import contextlib
+import io
+import re
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -165,6 +169,23 @@ def test_errors_are_openai_error_objects(client: openai.OpenAI) -> None:
         client.embeddings.create(model="minilm", input="x", dimensions=10)
     with pytest.raises(openai.BadRequestError):  # the stream fails before any chunk is sent
         list(client.chat.completions.create(model="chat", messages=messages, stream=True, max_tokens=10**6))
+
+
+def test_the_readme_snippet_runs(live: LiveServer) -> None:
+    """The README's OpenAI SDK block, with this server's address and key and its chat model's name."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    found = re.search(r"<!-- openai-snippet.*?-->\n```python\n(.*?)```", readme, re.DOTALL)
+    assert found, "README lost its OpenAI SDK snippet"
+    code = found.group(1)
+    key = auth_headers(live.settings.home).get("Authorization", "Bearer unused").removeprefix("Bearer ")
+    for old, new in (("http://127.0.0.1:8000", live.url), ('"mp_..."', repr(key)), ('"tiny-chat"', '"chat"')):
+        assert old in code
+        code = code.replace(old, new)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md:openai-snippet", "exec"), {"__name__": "readme"})  # noqa: S102 (our README)
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 2 and "completion_tokens=" in lines[-1]  # text pieces, then the usage chunk
 
 
 def test_wrong_api_key_is_refused(live: LiveServer) -> None:

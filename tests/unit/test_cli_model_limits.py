@@ -42,7 +42,7 @@ def test_keys_and_users_created_with_model_patterns(cli_artifact: Path) -> None:
 
 def test_the_readme_command_creates_a_limited_key(cli_artifact: Path) -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    found = re.search(r"<!-- model-limits-snippet -->\n```bash\n(.*?)```", readme, re.DOTALL)
+    found = re.search(r"<!-- model-limits-snippet.*?-->\n```bash\n(.*?)```", readme, re.DOTALL)
     assert found, "README lost its model-limits snippet"
     runner = CliRunner()
     r = runner.invoke(app, ["users", "create", "admin", "--password", "long-enough-pw", "--role", "admin"])

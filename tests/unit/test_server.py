@@ -68,6 +68,7 @@ def test_home_gets_a_clean_tmp_and_with_workers_a_metrics_dir(monkeypatch: pytes
     (tmp_path / "tmp" / "stale").write_text("x")
     prepare_home(Settings(home=tmp_path), workers=1)
     assert tempfile.gettempdir() == str(tmp_path / "tmp") and not any((tmp_path / "tmp").iterdir())
+    assert os.environ["XDG_CACHE_HOME"] == str(tmp_path / "cache") and (tmp_path / "cache").is_dir()
     assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
     ready = prepare_home(Settings(home=tmp_path), workers=2)
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "run" / "prometheus")

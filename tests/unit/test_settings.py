@@ -41,7 +41,8 @@ FLAT_BEFORE_GROUPING = (
     "webhook_timeout_s", "webhook_retry_base_s", "webhook_retry_max_s", "webhook_max_attempts",
     "gzip_min_bytes", "loop_lag_interval_s", "console_session_ttl_s", "log_journal",
     "log_journal_fsync_s", "db_connect_timeout_s", "db_command_timeout_s", "db_lookup_timeout_s",
-    "db_outage_grace_s", "artifact_storage_options", "artifact_cache_bytes",
+    "db_outage_grace_s", "artifact_storage_options", "artifact_cache_bytes", "redis_max_connections",
+    "redis_idle_timeout_s",
 )
 
 

@@ -54,7 +54,9 @@ class PredictResponse(BaseModel):
     version: int
     predictions: list[float | int | str | bool]
     probabilities: list[list[float]] | None = None
-    confidence: list[float] | None = None
+    confidence: float | list[float] | None = Field(
+        default=None, description="Highest class probability: per row, or one number for a single-row "
+                                  "request (`features` one flat row)")
     low_confidence: list[bool] | None = Field(
         default=None, description="Per row: confidence below the threshold (when one applies)")
     prediction: float | int | str | bool | None = Field(

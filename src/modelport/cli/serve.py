@@ -13,7 +13,8 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (MODELPORT_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port (MODELPORT_PORT)")] = None,
     no_demo: Annotated[bool, typer.Option("--no-demo", help="Do not register demo models")] = False,
-    workers: Annotated[int, typer.Option(help="Uvicorn worker processes")] = 1,
+    workers: Annotated[int, typer.Option(min=1, envvar="MODELPORT_WORKERS",
+                                         help="Server (Granian) worker processes")] = 1,
 ) -> None:
     """Run the API server (embedded SQLite, local store and demo models by default)."""
     from modelport.server import run_server

@@ -19,10 +19,14 @@ def worker(
     reaper: Annotated[bool, typer.Option(help="Run the lease reaper and outbox publisher")] = True,
 ) -> None:
     """Run a Celery worker on the `training` and `inference` queues (MODELPORT_BROKER_URL)."""
+    from modelport.paths import keep_caches_in
+
+    settings = local_settings()
+    keep_caches_in(settings.home)  # before the ML stack is imported, here and in the pool children
+
     from modelport.jobs import maintenance, worker_process
     from modelport.jobs.celery_app import make_celery, queues
 
-    settings = local_settings()
     app = make_celery(settings)
     helper = None
     if reaper:

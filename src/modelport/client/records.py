@@ -70,8 +70,10 @@ class Record:
 
 
 class Prediction(Record):
-    """A prediction answer: ``model``, ``version``, ``predictions``, and for classifiers
-    ``probabilities`` and ``confidence`` (see the README for single-row fields)."""
+    """A prediction answer: ``model``, ``version`` (also ``model_version``), ``predictions``, and
+    for classifiers ``probabilities`` and ``confidence`` (one per row), ``low_confidence`` when a
+    threshold applies. One flat row sent (``predict("iris", [5.1, 3.5, 1.4, 0.2])``) also answers
+    ``prediction``, and ``confidence`` is then that row's number rather than a list."""
 
 
 class Job(Record):

@@ -43,6 +43,7 @@ from modelport.observability.context import trace_id_var
 
 PROPAGATOR = TraceContextTextMapPropagator()
 UNTRACED_PREFIXES = ("/health", "/metrics")
+_TRACE_HEADERS = (b"traceparent", b"tracestate")
 
 
 class Tracing:
@@ -124,7 +125,10 @@ class TracingMiddleware:
             await self.app(scope, receive, send)
             return
         carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]
-                   if k in (b"traceparent", b"tracestate")}
+                   if k in _TRACE_HEADERS}
+        if not carrier and not self.tracing.enabled:  # nothing to record or to propagate to the logs
+            await self.app(scope, receive, send)
+            return
         method = scope["method"]
         with request_span(self.tracing, f"{method} {scope['path']}", carrier,
                           {"http.request.method": method, "url.path": scope["path"]}) as span:

@@ -6,14 +6,19 @@ onto modelport's own runtime (sklearn, xgboost, lightgbm, onnx, pytorch, transfo
 sentence-transformers, or ``python_function`` whose ``loader_module`` is one of those) and
 delegates to it, so every policy (skops, pickle opt-in, devices) applies unchanged.
 
-Signature: MLflow tensor schemas map one-to-one (an unnamed single input is ``input``). A column
-schema becomes ONE tensor ``input`` of shape ``[-1, n_columns]`` in the schema's column order, not
-one tensor per column: the models behind it (trees, linear models, boosters) take one feature
-matrix, and ``/api/v1`` rows map onto it directly. Only numeric/boolean columns can be packed
-so; a schema with string or binary columns is refused. Outputs are the delegate runtime's (e.g. a
-classifier also answers ``probabilities``). ``requirements.txt`` is checked by package name:
-missing packages are a 400, other versions are logged, not enforced; ``mlflow`` itself is not
-needed.
+Signature: MLflow tensor schemas map one-to-one (an unnamed single input is ``input``; for an ONNX
+graph, whose inputs are fed by name, MLflow names that differ from the graph's are replaced by the
+graph's, by position). A column schema becomes ONE tensor ``input`` of shape ``[-1, n_columns]``
+in the schema's column order, not one tensor per column: the models behind it (trees, linear
+models, boosters) take one feature matrix, and ``/api/v1`` rows map onto it directly. Only
+numeric/boolean columns can be packed so; a schema with string or binary columns is refused.
+Outputs are the delegate runtime's (e.g. a classifier also answers ``probabilities``). Text models
+(transformers, sentence-transformers) keep their runtime's own signature (``text`` or
+``messages`` in): MLflow describes their pipeline's columns (a string in; ``label``/``score``
+out), not tensors, and every text edge (embed, classify, chat) speaks the runtime's names. MLflow
+saves a transformers model's tokenizer apart from its weights (``components/tokenizer``); the
+runtime is told where it is. ``requirements.txt`` is checked by package name: missing packages
+are a 400, other versions are logged, not enforced; ``mlflow`` itself is not needed.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import TYPE_CHECKING, Any, cast, get_args
 from modelport.core.types import TensorDict
 from modelport.errors import InvalidInput, UnsafeArtifact
 from modelport.registry.manifest import DType, Signature, TensorSpec
-from modelport.runtime.archive import unpack
+from modelport.runtime.archive import MAX_UNPACKED_BYTES, check_weights_safe, unpack
 from modelport.runtime.base import Runtime
 from modelport.runtime.extras import require
 from modelport.runtime.requirements import check_requirements, refuse_missing
@@ -48,6 +53,14 @@ LOADER_MODULES = {f"mlflow.{key}": flavor for key, flavor in NATIVE_FLAVORS.item
 _COLUMN_TYPES: dict[str, DType] = {"double": "float64", "float": "float32", "long": "int64",
                                    "integer": "int32", "boolean": "bool"}
 _NOT_NEEDED = frozenset({"mlflow", "mlflow-skinny"})
+#: delegates whose MLflow schema describes pipeline columns, not tensors (see the module docstring)
+TEXT_FLAVORS = frozenset({"transformers", "sentence-transformers"})
+#: MLflow transformers tasks -> the transformers runtime's task (the rest are not served)
+TRANSFORMERS_TASKS = {
+    "text-classification": "text-classification", "sentiment-analysis": "text-classification",
+    "token-classification": "token-classification", "ner": "token-classification",
+    "text-generation": "text-generation",
+}
 
 
 def read_mlmodel(root: Path) -> dict[str, Any]:
@@ -104,9 +117,35 @@ def choose_delegate(root: Path, mlmodel: dict[str, Any]) -> tuple[str, Path]:
     if key == "lightgbm" and str(conf.get("data", "")).endswith((".skops", ".pkl")):
         raise InvalidInput("MLflow lightgbm models saved from the scikit-learn API are not served; "
                            "log the booster (model.booster_) instead")
-    if key in ("transformers", "sentence_transformers"):
-        return flavor, _file(root, conf.get("model_binary") or conf.get("data") or "model")
+    if key == "transformers":
+        if not conf.get("model_binary"):
+            hub = str(conf.get("source_model_name"))[:100]
+            raise InvalidInput(f"this MLflow transformers model was saved with save_pretrained=False: it "
+                               f"names the hub model {hub!r} instead of holding its weights, and modelport "
+                               "never downloads; save it with save_pretrained=True")
+        return flavor, _file(root, conf["model_binary"])
+    if key == "sentence_transformers":  # the flavor's own section does not say; python_function does
+        pyfunc = flavors.get("python_function") or {}
+        return flavor, _file(root, conf.get("data") or pyfunc.get("data") or "model.sentence_transformer")
     return flavor, _file(root, conf.get("data"))
+
+
+def delegate_options(root: Path, mlmodel: dict[str, Any]) -> dict[str, Any]:
+    """What the transformers runtime must be told that a plain model directory would hold itself:
+    where MLflow put the tokenizer, and the task MLflow recorded."""
+    conf = mlmodel["flavors"].get("transformers")
+    if not isinstance(conf, dict):
+        return {}
+    options: dict[str, Any] = {}
+    if "tokenizer" in (conf.get("components") or []):
+        options["tokenizer_dir"] = str(_file(root, "components/tokenizer"))
+    task = conf.get("task")
+    if task:
+        if task not in TRANSFORMERS_TASKS:
+            raise InvalidInput(f"MLflow transformers task {str(task)[:60]!r} is not served; modelport serves "
+                               f"{', '.join(sorted(set(TRANSFORMERS_TASKS.values())))}")
+        options["task"] = TRANSFORMERS_TASKS[task]
+    return options
 
 
 def _tensor_spec(entry: dict[str, Any], index: int, count: int) -> TensorSpec:
@@ -147,7 +186,9 @@ class MlflowRuntime(Runtime):
     def load(self) -> None:
         from modelport.runtime.registry import runtime_class
 
-        self.root = unpack(self.artifact)
+        cache = self.options.get("cache_dir")  # this server's unpack directory and size cap
+        self.root = unpack(self.artifact, Path(cache) if cache else None,
+                           max_bytes=int(self.options.get("max_unpacked_bytes", MAX_UNPACKED_BYTES)))
         mlmodel = read_mlmodel(self.root)
         if (self.root / "requirements.txt").is_file():
             report = check_requirements(self.root / "requirements.txt", ignore=_NOT_NEEDED)
@@ -156,16 +197,29 @@ class MlflowRuntime(Runtime):
                 log.warning("MLflow model %s asks for other versions: %s", self.root.name,
                             "; ".join(report.mismatched))
         self.delegate_flavor, target = choose_delegate(self.root, mlmodel)
-        self.mlflow_inputs = signature_inputs(mlmodel)
+        extra = delegate_options(self.root, mlmodel)
+        if "tokenizer_dir" in extra:
+            check_weights_safe(Path(extra["tokenizer_dir"]), bool(self.options.get("allow_pickle", False)))
+        self.mlflow_inputs = None if self.delegate_flavor in TEXT_FLAVORS else signature_inputs(mlmodel)
         signature = self.signature
         if signature is None and self.mlflow_inputs is not None:
             signature = Signature(inputs=self.mlflow_inputs)
-        self.inner = runtime_class(self.delegate_flavor)(target, signature, self.options)
+        self.inner = runtime_class(self.delegate_flavor)(target, signature, {**self.options, **extra})
         self.inner.load()
+        if self.delegate_flavor == "onnx" and self.mlflow_inputs is not None:
+            self.mlflow_inputs = _graph_names(self.mlflow_inputs, self.inner.infer_signature().inputs)
+            if self.signature is None:
+                self.inner.signature = Signature(inputs=self.mlflow_inputs)
         self.ready = True
 
     def predict(self, inputs: TensorDict) -> TensorDict:
         return self.inner.predict(inputs)
+
+    def warmup(self) -> None:
+        """The delegate warms itself (text models know what a harmless input is; zeros are not)."""
+        if self.signature is not None:
+            self.inner.signature = self.signature
+        self.inner.warmup()
 
     def stream(self, inputs: TensorDict, parameters: dict[str, Any]) -> Iterator[str]:
         return self.inner.stream(inputs, parameters)
@@ -183,6 +237,13 @@ class MlflowRuntime(Runtime):
 
     def placement(self) -> str:
         return self.inner.placement() if getattr(self, "inner", None) is not None else "cpu"
+
+
+def _graph_names(specs: list[TensorSpec], graph: list[TensorSpec]) -> list[TensorSpec]:
+    """MLflow's input specs named as the ONNX graph names its inputs, by position."""
+    if len(specs) != len(graph) or [s.name for s in specs] == [g.name for g in graph]:
+        return specs
+    return [spec.model_copy(update={"name": g.name}) for spec, g in zip(specs, graph, strict=True)]
 
 
 def default_name(root: Path) -> str:

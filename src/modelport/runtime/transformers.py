@@ -107,8 +107,10 @@ class TransformersRuntime(Runtime):
         model_dir = model_directory(self.artifact, self.options)
         config = AutoConfig.from_pretrained(model_dir, local_files_only=True, trust_remote_code=False)
         self.task = str(self.options.get("task") or detect_task(config))
+        # an MLflow model keeps its tokenizer apart from the weights (runtime/mlflow.py says where)
+        tokenizer_dir = self.options.get("tokenizer_dir") or model_dir
         self.tokenizer: Any = AutoTokenizer.from_pretrained(
-            model_dir, local_files_only=True, trust_remote_code=False
+            tokenizer_dir, local_files_only=True, trust_remote_code=False
         )
         cls: Any = {CLASSIFICATION: AutoModelForSequenceClassification,
                     NER: AutoModelForTokenClassification}.get(self.task, AutoModelForCausalLM)

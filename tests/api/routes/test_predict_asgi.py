@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from modelport.api.routes import predict_asgi
 from modelport.api.routes.predict_asgi import PredictEndpoint
+from modelport.security.principal import Principal
 from modelport.web.gate import get_principal
 
 ROW = {"features": [5.1, 3.5, 1.4, 0.2]}
@@ -44,8 +45,6 @@ async def test_plain_requests_take_the_raw_route(app: FastAPI, admin_headers: di
 async def test_dependency_overrides_send_requests_to_the_fastapi_route(
         app: FastAPI, admin_headers: dict[str, str]) -> None:
     async def principal() -> Any:
-        from modelport.security.principal import Principal
-
         return Principal(id="someone", kind="key", scopes=frozenset({"models:read"}))
 
     app.dependency_overrides[get_principal] = principal
@@ -54,6 +53,32 @@ async def test_dependency_overrides_send_requests_to_the_fastapi_route(
     finally:
         app.dependency_overrides.clear()
     assert r.status_code == 403 and not raw  # the override decided, on the documented route
+
+
+async def test_both_routes_answer_the_same_shapes(app: FastAPI, admin_headers: dict[str, str]) -> None:
+    """The seeds' single-row scalars and the lists of a multi-row body, raw route and FastAPI's alike."""
+    seed = {**ROW, "model_version": "production", "confidence_threshold": 0.8}
+    rows = {"features": [ROW["features"], [6.0, 2.7, 5.0, 1.6]], "confidence_threshold": 0.8}
+
+    async def principal() -> Principal:
+        return Principal(id="someone", kind="key", scopes=frozenset({"predict"}))
+
+    answers: dict[bool, list[dict[str, Any]]] = {}
+    for body in (seed, rows):
+        r, raw = await _served_by(app, admin_headers, json=body)
+        answers.setdefault(raw, []).append(r.json())
+        app.dependency_overrides[get_principal] = principal
+        try:
+            r, raw = await _served_by(app, admin_headers, json=body)
+        finally:
+            app.dependency_overrides.clear()
+        answers.setdefault(raw, []).append(r.json())
+    one, many = answers[True]
+    assert [{k: v for k, v in a.items() if k not in {"latency_ms", "request_id"}} for a in answers[True]] == [
+        {k: v for k, v in a.items() if k not in {"latency_ms", "request_id"}} for a in answers[False]]
+    assert one["prediction"] == 0 and one["confidence"] == max(one["probabilities"][0])
+    assert one["model_version"] == 1 and one["low_confidence"] == [one["confidence"] < 0.8]
+    assert "prediction" not in many and len(many["confidence"]) == len(many["low_confidence"]) == 2
 
 
 async def test_body_limit_and_json_errors(app: FastAPI, admin_headers: dict[str, str]) -> None:

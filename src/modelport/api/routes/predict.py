@@ -43,8 +43,9 @@ def rows_to_inputs(rows: list[Any] | np.ndarray[Any, Any], input_name: str) -> T
 
 def encode(response: InferenceResponse, *, single_row: bool = False,
            confidence_threshold: float | None = None) -> dict[str, Any]:
-    """The JSON answer. ``single_row`` (a flat ``features`` row) adds the scalar ``prediction``;
-    a threshold adds ``low_confidence`` per row (for models that give probabilities)."""
+    """The JSON answer. ``single_row`` (a flat ``features`` row) adds the scalar ``prediction``
+    and makes ``confidence`` that row's scalar; a threshold adds ``low_confidence`` per row (for
+    models that give probabilities)."""
     outputs = response.outputs
     names = list(outputs)
     predictions = outputs.get("predictions", outputs[names[0]] if names else np.empty(0))
@@ -63,8 +64,10 @@ def encode(response: InferenceResponse, *, single_row: bool = False,
         body["confidence"] = np.maximum.reduce(proba, axis=1) if proba.ndim == 2 else None
         if confidence_threshold is not None and body["confidence"] is not None:
             body["low_confidence"] = body["confidence"] < confidence_threshold
-    if single_row and len(body["predictions"]) == 1:
+    if single_row and len(body["predictions"]) == 1:  # the seeds' scalars: one element, no pass
         body["prediction"] = body["predictions"][0]
+        if body.get("confidence") is not None:
+            body["confidence"] = body["confidence"][0]
     body["model_version"] = response.version
     body["latency_ms"] = round(response.latency_ms, 3)
     body["request_id"] = response.request_id
