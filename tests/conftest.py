@@ -189,11 +189,14 @@ def _settings(home: Path, **overrides: Any) -> Settings:
 def build_test_settings(home: Path, **overrides: Any) -> Settings:
     """Test settings in ``home``; ``make_settings`` uses it, module-scoped fixtures call it directly.
 
+    Overrides are written with the flat names, as the environment variables spell them
+    (``job_poll_s=0.2`` is ``MODELPORT_JOB_POLL_S``); ``Settings`` puts each in its group.
+
     A new embedded home that asks for the sklearn demo models starts as a copy of
     :func:`demo_home_template` (the first start then finds them registered)."""
     settings = _settings(home, **overrides)
-    if (settings.demo_models and not settings.demo_text_models and settings.database_url is None
-            and settings.artifact_url is None and not home.exists()):
+    if (settings.models.demo and not settings.models.demo_text and settings.database.url is None
+            and settings.artifacts.url is None and not home.exists()):
         shutil.copytree(demo_home_template(), home)
     return settings
 

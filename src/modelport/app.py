@@ -101,16 +101,17 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.start()
         try:
-            grpc_server = await start_grpc_server(services) if settings.grpc_enabled else None
+            grpc_server = await start_grpc_server(services) if settings.grpc.enabled else None
         except BaseException:
             await services.close()
             raise
         app.state.grpc_port = grpc_server.port if grpc_server else None
         restore_signals = mark_draining_on_signal(services.state)
         if freeze_gc:
-            settle_heap(settings.gc_threshold)
+            settle_heap(settings.server.gc_threshold)
         log.info("modelport ready", extra={"models": len(services.manager.loaded())})
-        lag_probe = LoopLagProbe(services.metrics.loop_lag, settings.loop_lag_interval_s)  # (#19)
+        lag_probe = LoopLagProbe(services.metrics.loop_lag,
+                                 settings.observability.loop_lag_interval_s)  # (#19)
         lag_probe.start()
         try:
             yield
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             await lag_probe.stop()
             restore_signals()
             if grpc_server is not None:
-                await grpc_server.stop(settings.shutdown_grace_s)
+                await grpc_server.stop(settings.server.shutdown_grace_s)
             await services.close()
 
     app = FastAPI(
@@ -128,13 +129,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         lifespan=lifespan,
         docs_url=None, redoc_url=None,  # served offline by modelport.console.docs (#22)
         # off unless asked for: it looks up the OpenTelemetry providers on every request
-        telemetry=None if settings.fastapi_telemetry else {"tracing": False, "metrics": False, "logs": False},
+        telemetry=None if settings.observability.fastapi_telemetry
+        else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
     problems.install(app)
     # body limits per router, not app-wide: FastAPI's app-wide limit runs before every middleware,
     # and the gate must refuse an unknown caller before anything looks at the body (#16)
-    limit = settings.max_body_bytes
+    limit = settings.server.max_body_bytes
     for router in (predict.router, health.router, models.router, predictions.router,
                    monitoring.router, usage.router, oip_rest.router, auth.router):
         app.include_router(router, max_body_size=limit)
@@ -143,12 +145,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from modelport.openai.routes import router as openai_router
 
     app.include_router(openai_router, max_body_size=limit)
-    app.include_router(models.upload_router, max_body_size=settings.max_upload_bytes)
+    app.include_router(models.upload_router, max_body_size=settings.server.max_upload_bytes)
     app.include_router(jobs.router, max_body_size=limit)
     app.include_router(traffic.router, max_body_size=limit)  # traffic control and webhooks (#20)
     app.include_router(webhooks.router, max_body_size=limit)
     app.include_router(users.router, max_body_size=limit)  # (#17)
-    app.include_router(datasets.router, max_body_size=settings.max_upload_bytes)
+    app.include_router(datasets.router, max_body_size=settings.server.max_upload_bytes)
     app.include_router(ner.router, max_body_size=limit)  # (#19)
     # --- console (#22): /ui pages and the offline /docs, /redoc
     from modelport import console
@@ -159,23 +161,23 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.router.routes[0:0] = predict_asgi.routes()
     # innermost first: deadlines around the routes, then the gate (#16)
     renderers = [("/v2", oip_errors.error_response), ("/v1/", openai_errors.error_response)]
-    app.add_middleware(DeadlineMiddleware, default_timeout=settings.request_timeout, paths=INFERENCE_PATHS,
-                       default=problems.error_response, renderers=renderers)
+    app.add_middleware(DeadlineMiddleware, default_timeout=settings.inference.request_timeout_s,
+                       paths=INFERENCE_PATHS, default=problems.error_response, renderers=renderers)
     # callers are admitted from the headers before any route reads the body (#16)
     app.add_middleware(GateMiddleware, gate=Gate(services), default=problems.error_response,
                        renderers=renderers)
-    if settings.cors_origins:
+    if settings.server.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins,
-            allow_credentials=settings.cors_allow_credentials,
+            CORSMiddleware, allow_origins=settings.server.cors_origins,
+            allow_credentials=settings.server.cors_allow_credentials,
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
                             "RateLimit-Reset"],
         )
     app.add_middleware(TrimTrailingSlash)  # innermost: routes see the trimmed path (#19)
-    if settings.gzip_min_bytes:  # (#19) negotiated by Accept-Encoding; event streams are never gzipped
-        app.add_middleware(NegotiatedGZip, minimum_size=settings.gzip_min_bytes, compresslevel=5)
+    if settings.server.gzip_min_bytes:  # (#19) negotiated by Accept-Encoding; event streams are never gzipped
+        app.add_middleware(NegotiatedGZip, minimum_size=settings.server.gzip_min_bytes, compresslevel=5)
     app.add_middleware(HardeningMiddleware)
     app.add_middleware(RequestContextMiddleware, observer=RequestObserver(services.metrics))
     app.add_middleware(TracingMiddleware, tracing=services.tracing)  # outermost: spans the request

@@ -93,12 +93,12 @@ class Services:
                 from modelport.security.admin import ensure_admin
 
                 await ensure_admin(self.auth, self.settings.home)
-            if self.settings.demo_models and await self.registry.count() == 0:
+            if self.settings.models.demo and await self.registry.count() == 0:
                 from modelport.demo import register_demo_models
 
                 await register_demo_models(self.models, self.tracking.references,
-                                           text_models=self.settings.demo_text_models)
-            if self.settings.preload:
+                                           text_models=self.settings.models.demo_text)
+            if self.settings.models.preload:
                 await self.preload()
             await self.jobs.start()
             await self.guard.start()
@@ -129,7 +129,7 @@ class Services:
         await self.traffic.router.shadow.close()
         await self.dispatcher.close()
         await self.job_events.close()
-        await self.manager.close(grace=self.settings.shutdown_grace_s)
+        await self.manager.close(grace=self.settings.server.shutdown_grace_s)
         await self.tracking.close()  # flush the prediction log after the last request finished
         if self.cache is not None:
             await self.cache.close()
@@ -150,31 +150,32 @@ def build_services(settings: Settings, *, metrics: Metrics | None = None,
                                                       core.inference, core.datasets)
     health = core.health
     jobs = JobService(settings, sessions, datasets, registry)
-    search = SearchService(sessions, inference, embed_batch=settings.search_embed_batch,
-                           max_top_k=settings.search_max_top_k, max_text=settings.max_string_length)
+    search = SearchService(sessions, inference, embed_batch=settings.text.search_embed_batch,
+                           max_top_k=settings.text.search_max_top_k, max_text=settings.text.max_string_length)
     # --- traffic control and webhooks (#20)
-    webhooks = WebhookService(sessions, allow_private=settings.webhook_allow_private)
+    webhooks = WebhookService(sessions, allow_private=settings.webhooks.allow_private)
     dispatcher = Dispatcher(
-        sessions, allow_private=settings.webhook_allow_private, poll_s=settings.webhook_poll_s,
-        timeout_s=settings.webhook_timeout_s, retry_base_s=settings.webhook_retry_base_s,
-        retry_max_s=settings.webhook_retry_max_s, max_attempts=settings.webhook_max_attempts,
+        sessions, allow_private=settings.webhooks.allow_private, poll_s=settings.webhooks.poll_s,
+        timeout_s=settings.webhooks.timeout_s, retry_base_s=settings.webhooks.retry_base_s,
+        retry_max_s=settings.webhooks.retry_max_s, max_attempts=settings.webhooks.max_attempts,
     )
     webhooks.on_emit = dispatcher.wake
     models.emit = webhooks.emit
-    shadow = ShadowRunner(registry, manager, tracking.recorder, queue_size=settings.traffic_shadow_queue,
-                          timeout=settings.request_timeout, emit=webhooks.emit, metrics=metrics)
-    inference.traffic = TrafficRouter(sessions, registry, shadow, cache_ttl=settings.registry_cache_ttl_s)
+    shadow = ShadowRunner(registry, manager, tracking.recorder, queue_size=settings.traffic.shadow_queue,
+                          timeout=settings.inference.request_timeout_s, emit=webhooks.emit, metrics=metrics)
+    inference.traffic = TrafficRouter(sessions, registry, shadow,
+                                      cache_ttl=settings.models.registry_cache_ttl_s)
     traffic = TrafficService(sessions, registry, models, inference.traffic, emit=webhooks.emit)
     models.alias_setter = traffic.point
     models.before_delete = traffic.ensure_unrouted
-    guard = GuardWatcher(sessions, traffic, tracking.recorder, interval=settings.traffic_guard_interval_s)
+    guard = GuardWatcher(sessions, traffic, tracking.recorder, interval=settings.traffic.guard_interval_s)
     return Services(
         settings=settings, engine=engine, sessions=sessions, store=store, metrics=metrics,
         registry=registry, manager=manager, models=models, inference=inference,
         tracking=tracking, cache=cache, tracing=tracing, search=search, datasets=datasets, jobs=jobs,
         auth=AuthService(settings, sessions, health), limiter=RateLimiter(
-            settings.redis_url, max_connections=settings.redis_max_connections,
-            idle_timeout_s=settings.redis_idle_timeout_s),
+            settings.redis.url, max_connections=settings.redis.max_connections,
+            idle_timeout_s=settings.redis.idle_timeout_s),
         traffic=traffic, guard=guard, webhooks=webhooks, dispatcher=dispatcher,
-        job_events=JobEvents(sessions, webhooks, poll_s=settings.webhook_poll_s),
+        job_events=JobEvents(sessions, webhooks, poll_s=settings.webhooks.poll_s),
     )

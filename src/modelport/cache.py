@@ -234,12 +234,12 @@ class RedisCache(PredictionCache):
 
 def make_cache(settings: Any, metrics: Metrics) -> PredictionCache | None:
     """None when caching is off (``MODELPORT_CACHE_ENABLED=false`` or no room for entries)."""
-    if not settings.cache_enabled or settings.cache_ttl_s <= 0:
+    if not settings.cache.enabled or settings.cache.ttl_s <= 0:
         return None
-    if settings.redis_url:
-        return RedisCache(settings.redis_url, metrics, ttl=settings.cache_ttl_s,
-                          max_connections=settings.redis_max_connections,
-                          idle_timeout_s=settings.redis_idle_timeout_s)
-    if settings.cache_max_entries <= 0:
+    if settings.redis.url:
+        return RedisCache(settings.redis.url, metrics, ttl=settings.cache.ttl_s,
+                          max_connections=settings.redis.max_connections,
+                          idle_timeout_s=settings.redis.idle_timeout_s)
+    if settings.cache.max_entries <= 0:
         return None
-    return MemoryCache(metrics, max_entries=settings.cache_max_entries, ttl=settings.cache_ttl_s)
+    return MemoryCache(metrics, max_entries=settings.cache.max_entries, ttl=settings.cache.ttl_s)

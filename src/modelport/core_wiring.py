@@ -45,29 +45,31 @@ class Core:
 def build_core(settings: Settings, metrics: Metrics, tracer: Tracer,
                cache: PredictionCache | None = None) -> Core:
     engine = make_engine(settings.resolved_database_url, **engine_options(settings))
-    health = DatabaseHealth(settings.db_lookup_timeout_s, settings.db_outage_grace_s)
+    health = DatabaseHealth(settings.database.lookup_timeout_s, settings.database.outage_grace_s)
     sessions = make_session_factory(engine)
-    store = make_store(settings.artifact_url, settings.artifacts_dir,
-                       storage_options=settings.artifact_storage_options,
-                       cache_dir=settings.home / "artifact-cache", cache_bytes=settings.artifact_cache_bytes)
-    registry = ModelRegistry(sessions, store, cache_ttl=settings.registry_cache_ttl_s, health=health)
+    store = make_store(settings.artifacts.url, settings.artifacts_dir,
+                       storage_options=settings.artifacts.storage_options,
+                       cache_dir=settings.home / "artifact-cache", cache_bytes=settings.artifacts.cache_bytes)
+    registry = ModelRegistry(sessions, store, cache_ttl=settings.models.registry_cache_ttl_s, health=health)
     manager = ModelManager(
-        store, metrics, threads=settings.model_threads, max_queue=settings.max_queue,
-        max_loaded=settings.max_loaded_models, allow_pickle=settings.allow_pickle,
-        max_batch_size=settings.max_batch_size, max_latency_ms=settings.max_latency_ms,
-        workers=settings.model_workers, extra_options=archive_options(settings),  # archives under home
+        store, metrics, threads=settings.inference.threads, max_queue=settings.inference.max_queue,
+        max_loaded=settings.models.max_loaded, allow_pickle=settings.models.allow_pickle,
+        max_batch_size=settings.inference.max_batch_size, max_latency_ms=settings.inference.max_latency_ms,
+        workers=settings.inference.workers, extra_options=archive_options(settings),  # archives under home
     )
     models = ModelService(registry, manager, tmp_dir=settings.home / "tmp",
-                          allow_pickle=settings.allow_pickle, max_upload_bytes=settings.max_upload_bytes)
+                          allow_pickle=settings.models.allow_pickle,
+                          max_upload_bytes=settings.server.max_upload_bytes)
     # models whose artifact is code load only when the operator allows it (#18)
-    manager.allow_code = models.allow_code = settings.allow_code
+    manager.allow_code = models.allow_code = settings.models.allow_code
     tracking = build_tracking(settings, engine, sessions, metrics, registry, tracer)
     inference = InferenceService(
-        registry, manager, metrics, max_rows=settings.max_batch_rows, cache=cache,
-        recorder=tracking.recorder, tracer=tracer, capture=settings.capture,
-        capture_max_bytes=settings.capture_max_bytes, request_timeout=settings.request_timeout,
+        registry, manager, metrics, max_rows=settings.inference.max_batch_rows, cache=cache,
+        recorder=tracking.recorder, tracer=tracer, capture=settings.tracking.capture,
+        capture_max_bytes=settings.tracking.capture_max_bytes,
+        request_timeout=settings.inference.request_timeout_s,
     )
     datasets = DatasetService(sessions, store, tmp_dir=settings.home / "tmp",
-                              max_upload_bytes=settings.max_upload_bytes)
+                              max_upload_bytes=settings.server.max_upload_bytes)
     return Core(engine=engine, sessions=sessions, health=health, store=store, registry=registry,
                 manager=manager, models=models, tracking=tracking, inference=inference, datasets=datasets)

@@ -35,7 +35,7 @@ from modelport.body_timeout import BodyTimeout
 from modelport.observability.logging import configure_logging
 from modelport.paths import keep_caches_in
 from modelport.ready import MarkReady, failed_flag, ready_dir, reset, wait_listening, wait_ready
-from modelport.settings import Settings
+from modelport.settings import Group, Settings, env_name, nested_env_name
 from modelport.shutdown import drain_then_stop, drain_workers, ignore_drain_signal_until_ready
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,8 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 def local_host(settings: Settings) -> str:
     """The address a local client connects to (a wildcard bind address is reached on loopback)."""
-    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host)  # noqa: S104
+    host = settings.server.host
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104
 
 
 def public_base(settings: Settings) -> str:
@@ -53,19 +54,19 @@ def public_base(settings: Settings) -> str:
     host = local_host(settings)
     if ":" in host:
         host = f"[{host}]"
-    scheme = "https" if settings.tls_cert_file else "http"
-    return f"{scheme}://{host}:{settings.port}"
+    scheme = "https" if settings.tls.cert_file else "http"
+    return f"{scheme}://{host}:{settings.server.port}"
 
 
 def banner(settings: Settings) -> str:
     """How to reach the server, with a curl that works as printed (the admin key read from its file)."""
     base = public_base(settings)
-    grpc = f" · gRPC {settings.host}:{settings.grpc_port}" if settings.grpc_enabled else ""
+    grpc = f" · gRPC {settings.server.host}:{settings.grpc.port}" if settings.grpc.enabled else ""
     key_file = (settings.home / "admin.key").resolve()
     key = (f"             -H \"Authorization: Bearer $(cat {key_file})\" \\\n"
-           if settings.auth == "enabled" else "")
-    trust = (f"             --cacert {settings.tls_cert_file.resolve()} \\\n"
-             if settings.tls_cert_file is not None else "")
+           if settings.security.auth == "enabled" else "")
+    trust = (f"             --cacert {settings.tls.cert_file.resolve()} \\\n"
+             if settings.tls.cert_file is not None else "")
     return (
         f"\n  modelport is ready on {base}\n"
         f"  docs:    {base}/docs\n"
@@ -77,30 +78,40 @@ def banner(settings: Settings) -> str:
 
 
 def check_tls(settings: Settings) -> None:
-    if (settings.tls_cert_file is None) != (settings.tls_key_file is None):
+    tls = settings.tls
+    if (tls.cert_file is None) != (tls.key_file is None):
         raise SystemExit("TLS needs both MODELPORT_TLS_CERT_FILE and MODELPORT_TLS_KEY_FILE")
-    if settings.tls_client_ca_file is not None and settings.tls_cert_file is None:
+    if tls.client_ca_file is not None and tls.cert_file is None:
         raise SystemExit("MODELPORT_TLS_CLIENT_CA_FILE needs a certificate and key (MODELPORT_TLS_CERT_FILE)")
-    for path in (settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file):
+    for path in (tls.cert_file, tls.key_file, tls.client_ca_file):
         if path is not None and not path.is_file():
             raise SystemExit(f"TLS file not found: {path}")
 
 
 def export_settings(settings: Settings) -> None:
-    """Settings given in code (CLI flags) reach the worker processes, which read the environment."""
+    """Settings given in code (CLI flags) reach the worker processes, which read the environment:
+    exported under their nested names (``MODELPORT_SERVER__PORT``), which win over the flat ones."""
     for name in sorted(settings.model_fields_set):
         value = getattr(settings, name)
-        if value is None:
-            continue
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, list | dict):
-            text = json.dumps(value)
+        if isinstance(value, Group):
+            for field in sorted(value.model_fields_set):
+                _export(nested_env_name(name, field), getattr(value, field))
         else:
-            text = str(value)
-        os.environ[f"MODELPORT_{name.upper()}"] = text
+            _export(env_name(None, name), value)
+
+
+def _export(variable: str, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, list | dict):
+        text = json.dumps(value)
+    else:
+        text = str(value)
+    os.environ[variable] = text
 
 
 def prepare_home(settings: Settings, workers: int) -> Path:
@@ -126,28 +137,29 @@ def prepare_home(settings: Settings, workers: int) -> Path:
 
 def build_server(settings: Settings, workers: int) -> MPServer:
     check_tls(settings)
-    client_ca = settings.tls_client_ca_file
+    server, client_ca = settings.server, settings.tls.client_ca_file
     return MPServer(
-        FACTORY, factory=True, address=settings.host, port=settings.port, interface=Interfaces.ASGI,
+        FACTORY, factory=True, address=server.host, port=server.port, interface=Interfaces.ASGI,
         workers=workers, loop=Loops.uvloop, http=HTTPModes.http1, websockets=False,
         # one Rust I/O thread per worker, run single-threaded: the Python event loop is the
         # bottleneck, and a second runtime thread only adds GIL hand-offs (docs/server.md)
         runtime_mode=RuntimeModes.st, runtime_threads=1,
-        backpressure=settings.max_connections,
-        http1_settings=HTTP1Settings(header_read_timeout=max(1, round(settings.header_timeout_s * 1000)),
-                                     max_buffer_size=settings.max_header_bytes),
-        log_level=LogLevels.debug if settings.log_level.lower() == "debug" else LogLevels.warning,
+        backpressure=server.max_connections,
+        http1_settings=HTTP1Settings(header_read_timeout=max(1, round(server.header_timeout_s * 1000)),
+                                     max_buffer_size=server.max_header_bytes),
+        log_level=LogLevels.debug if settings.observability.log_level.lower() == "debug"
+        else LogLevels.warning,
         log_access=False,
-        ssl_cert=settings.tls_cert_file, ssl_key=settings.tls_key_file, ssl_ca=client_ca,
+        ssl_cert=settings.tls.cert_file, ssl_key=settings.tls.key_file, ssl_ca=client_ca,
         ssl_client_verify=client_ca is not None,
-        workers_kill_timeout=max(1, math.ceil(settings.shutdown_grace_s)),
+        workers_kill_timeout=max(1, math.ceil(server.shutdown_grace_s)),
         respawn_failed_workers=True,  # a worker that dies is replaced (Granian stops on a crash loop)
     )
 
 
 def run_server(settings: Settings, *, workers: int = 1) -> None:
     """Serve until SIGTERM/SIGINT, then drain (see :mod:`modelport.shutdown`) and exit 0."""
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.observability.log_level, settings.observability.log_format)
     # workers start as fresh interpreters: the environment set below (Prometheus' multi-process
     # directory among it) is read by libraries at import, and this process imported them already
     multiprocessing.set_start_method("spawn", force=True)
@@ -162,7 +174,7 @@ def run_server(settings: Settings, *, workers: int = 1) -> None:
 
     def announce() -> None:
         if (wait_ready(ready, workers, alive=up)
-                and wait_listening(local_host(settings), settings.port, alive=up)):
+                and wait_listening(local_host(settings), settings.server.port, alive=up)):
             print(banner(settings), flush=True)
         elif failed.exists():  # rather than respawning a worker that cannot start, stop (exit 1)
             log.error("a worker failed to start: stopping")
@@ -170,7 +182,7 @@ def run_server(settings: Settings, *, workers: int = 1) -> None:
 
     @server.on_startup
     def started() -> None:  # granian has installed its signal handlers: drain goes in front
-        drain_then_stop(settings.drain_s, notify=lambda: drain_workers(ready))
+        drain_then_stop(settings.server.drain_s, notify=lambda: drain_workers(ready))
         threading.Thread(target=announce, name="banner", daemon=True).start()
 
     server.serve()
@@ -184,7 +196,7 @@ def factory() -> ASGIApp:
 
     ignore_drain_signal_until_ready()
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.observability.log_level, settings.observability.log_format)
     tempfile.tempdir = str(settings.home.resolve() / "tmp")
     ready = ready_dir(settings.home.resolve())
     try:
@@ -192,4 +204,4 @@ def factory() -> ASGIApp:
     except BaseException:
         failed_flag(ready).touch()  # the main process stops instead of respawning this worker
         raise
-    return MarkReady(BodyTimeout(app, settings.body_timeout_s), ready)
+    return MarkReady(BodyTimeout(app, settings.server.body_timeout_s), ready)

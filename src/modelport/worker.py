@@ -49,7 +49,7 @@ class WorkerServices:
     recorder: PredictionRecorder  # batch-job predictions are logged like the API's (#17)
 
     async def close(self) -> None:
-        await self.manager.close(grace=self.settings.shutdown_grace_s)
+        await self.manager.close(grace=self.settings.server.shutdown_grace_s)
         await self.recorder.close()
         await self.engine.dispose()
 
@@ -63,7 +63,7 @@ def build_services(settings: Settings) -> WorkerServices:
                                                       core.inference, core.datasets)
     return WorkerServices(settings=settings, engine=engine, registry=registry, manager=manager,
                           models=models, inference=inference, datasets=datasets,
-                          job_repo=JobRepo(sessions, max_attempts=settings.job_max_attempts),
+                          job_repo=JobRepo(sessions, max_attempts=settings.jobs.max_attempts),
                           recorder=recorder)
 
 

@@ -14,8 +14,7 @@ from modelport.app import create_app
 
 @pytest.fixture
 async def app(make_settings: Any) -> AsyncIterator[FastAPI]:
-    # the pure-ASGI predict lane (removed by #16) answers before any middleware
-    application = create_app(make_settings(demo_models=True, demo_text_models=False, fast_lane=False))
+    application = create_app(make_settings(demo_models=True, demo_text_models=False))
     async with application.router.lifespan_context(application):
         yield application
 

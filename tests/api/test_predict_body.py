@@ -18,8 +18,7 @@ ROW = [5.1, 3.5, 1.4, 0.2]
 
 @pytest.fixture
 async def app(make_settings: Any) -> AsyncIterator[FastAPI]:
-    # the pure-ASGI predict lane (removed by #16) bypasses this parser; test the route itself
-    settings: Settings = make_settings(demo_models=True, demo_text_models=False, fast_lane=False)
+    settings: Settings = make_settings(demo_models=True, demo_text_models=False)
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application

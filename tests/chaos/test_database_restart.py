@@ -42,7 +42,7 @@ async def test_postgres_restarted_under_load(pg: PrivatePostgres, make_settings:
     answered: dict[str, float] = {}  # request id: when it was sent
     # a request waits for a credential or registry lookup at most db_lookup_timeout_s (then the
     # last good value answers): 30-130 ms p99 here, ~540 ms with a core taken by a busy loop
-    bound_ms = (settings.db_lookup_timeout_s + 0.5) * 1000
+    bound_ms = (settings.database.lookup_timeout_s + 0.5) * 1000
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=10) as client:
         await services.models.register_file("sum", "test-sum", write_fake_artifact(tmp_path, n_features=3),

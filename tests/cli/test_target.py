@@ -45,20 +45,6 @@ def test_a_missing_home_is_an_error_not_an_empty_table(tmp_path: Path) -> None:
     assert not (tmp_path / "nowhere").exists()
 
 
-def test_config_masks_secrets(tmp_path: Path) -> None:
-    env = {"MODELPORT_SECRET_KEY": "s" * 40, "MODELPORT_REDIS_URL": "redis://:hunter2@cache:6379/0",
-           "MODELPORT_DATABASE_URL": "postgresql+asyncpg://app:pa55word@db/modelport"}
-    r = CliRunner().invoke(app, ["config"], env=env)
-    assert r.exit_code == 0, r.output
-    for secret in ("s" * 40, "hunter2", "pa55word"):
-        assert secret not in r.output
-    values = config(env=env)["settings"]
-    assert values["secret_key"] == "********"  # type: ignore[index]
-    assert values["database_url"] == "postgresql+asyncpg://app:********@db/modelport"  # type: ignore[index]
-    assert values["redis_url"] == "redis://:********@cache:6379/0"  # type: ignore[index]
-    assert values["port"] == 8000 and values["token_ttl_s"] == 3600  # type: ignore[index]
-
-
 def test_login_saves_a_0600_profile_used_without_url(server: LiveServer, admin_key: str,
                                                      isolated_cli: Path) -> None:
     runner = CliRunner()
@@ -83,12 +69,3 @@ def test_login_saves_a_0600_profile_used_without_url(server: LiveServer, admin_k
 def test_predict_without_a_server_says_how(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["predict", "iris", "[1, 2, 3, 4]"])
     assert r.exit_code == 1 and "--url" in r.output and "modelport login" in r.output
-
-
-def test_config_get_prints_one_value(tmp_path: Path) -> None:
-    r = CliRunner().invoke(app, ["--home", str(tmp_path / "h"), "config", "--get", "home"])
-    assert r.exit_code == 0 and r.stdout == f"{tmp_path / 'h'}\n"
-    r = CliRunner().invoke(app, ["config", "--get", "port"])
-    assert r.stdout == "8000\n"
-    r = CliRunner().invoke(app, ["config", "--get", "nope"])
-    assert r.exit_code == 1 and "no setting 'nope'" in r.output

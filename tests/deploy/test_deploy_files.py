@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from modelport.observability.metrics import Metrics
-from modelport.settings import Settings
+from modelport.settings import FLAT_NAMES, Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 MANIFESTS = sorted((DEPLOY / "k8s").glob("*.yaml"))
@@ -159,13 +159,15 @@ def test_the_image_runs_modelport_serve() -> None:
 
 def test_compose_passes_the_servers_limits_and_drain() -> None:
     config = compose_config()
+    defaults = Settings.model_construct()
     for name in ("api-1", "api-2"):
         service = config["services"][name]
         assert service["command"] == ["modelport", "serve"]
         env = service["environment"]
         assert int(env["MODELPORT_WORKERS"]) >= 1
-        for field in SERVER_SETTINGS:  # the defaults written there are the server's own
-            assert float(env[f"MODELPORT_{field.upper()}"]) == Settings.model_fields[field].default, field
+        for name in SERVER_SETTINGS:  # the defaults written there are the server's own
+            group, field = FLAT_NAMES[name]
+            assert float(env[f"MODELPORT_{name.upper()}"]) == getattr(getattr(defaults, group), field), name
         grace = float(service["stop_grace_period"].removesuffix("s"))
         assert float(env["MODELPORT_DRAIN_S"]) + float(env["MODELPORT_SHUTDOWN_GRACE_S"]) < grace
     worker = config["services"]["worker"]  # a Celery worker: no HTTP server settings

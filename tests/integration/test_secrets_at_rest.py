@@ -22,7 +22,7 @@ async def _populate(settings: Any) -> tuple[Any, list[str]]:
     _, key = await services.auth.keys.create(user.id, name="k", scopes=["predict"])
     assert (await services.auth.keys.verify(key)).owner == user.id
     secret_part = key.split("_", 2)[2]
-    admin_key = (settings.home / "admin.key").read_text().strip() if settings.database_url is None else None
+    admin_key = (settings.home / "admin.key").read_text().strip() if settings.database.url is None else None
     secrets = [PASSWORD, key, secret_part] + ([admin_key, admin_key.split("_", 2)[2]] if admin_key else [])
     return services, secrets
 

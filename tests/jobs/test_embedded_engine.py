@@ -107,7 +107,8 @@ async def test_queued_job_runs_after_restart(job_settings: Any, admin_headers: d
     assert await _job_state(job_settings, queued) == "queued"
     assert await _job_state(job_settings, running) == "queued"  # given back at shutdown
 
-    job_settings = job_settings.model_copy(update={"job_workers": 2})
+    more_workers = job_settings.jobs.model_copy(update={"workers": 2})
+    job_settings = job_settings.model_copy(update={"jobs": more_workers})
     app = create_app(job_settings)
     async with app.router.lifespan_context(app), _client(app, admin_headers) as client:
         job = await wait_job(client, queued, timeout=120)

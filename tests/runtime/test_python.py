@@ -243,7 +243,7 @@ def test_refusals(byom_server: LiveServer, byom_headers: dict[str, str], tmp_pat
 
 async def test_code_is_refused_unless_the_server_allows_it(tmp_path: Path) -> None:
     settings = build_test_settings(tmp_path / "home")
-    assert settings.allow_code is False
+    assert settings.models.allow_code is False
     headers = await first_start_admin_headers(settings)
     root = write_faulty(tmp_path / "m", "none")
     app = create_app(settings)

@@ -37,11 +37,14 @@ def own_environ() -> Iterator[None]:
 
 @pytest.mark.usefixtures("own_environ")
 def test_settings_given_in_code_reach_the_environment(tmp_path: Path) -> None:
-    for name in ("MODELPORT_PORT", "MODELPORT_DEMO_MODELS", "MODELPORT_CORS_ORIGINS", "MODELPORT_HOME"):
+    for name in ("MODELPORT_DEMO_MODELS", "MODELPORT_CORS_ORIGINS", "MODELPORT_HOME"):
         os.environ.pop(name, None)
+    os.environ["MODELPORT_PORT"] = "1"  # the operator's flat variable: the CLI flag still wins
     export_settings(Settings(home=tmp_path, port=8123, demo_models=False, cors_origins=["https://a.example"]))
+    assert os.environ["MODELPORT_SERVER__PORT"] == "8123"
     again = Settings()
-    assert (again.port, again.demo_models, again.cors_origins) == (8123, False, ["https://a.example"])
+    assert (again.server.port, again.models.demo, again.server.cors_origins) == (8123, False,
+                                                                               ["https://a.example"])
     assert again.home == tmp_path
 
 

@@ -78,7 +78,7 @@ async def test_admitted_request_reads_its_body(app: FastAPI, admin_headers: dict
     """The control: with a credential the same request is read (413: over the body limit)."""
     auth = [(b"authorization", admin_headers["Authorization"].encode())]
     status, _, _, pulled = await _call_counting(app, "/api/v1/models/iris/predict", auth, b"application/json")
-    assert status == 413 and pulled <= 1 + app.state.services.settings.max_body_bytes
+    assert status == 413 and pulled <= 1 + app.state.services.settings.server.max_body_bytes
 
 
 async def test_rate_limit_is_counted_once_per_request(app: FastAPI) -> None:

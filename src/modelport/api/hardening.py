@@ -175,6 +175,6 @@ class InsecureCors(RuntimeError):
 
 def check_cors(settings: Settings) -> None:
     """Starlette answers any origin when ``*`` is combined with credentials: refuse that."""
-    if "*" in settings.cors_origins and settings.cors_allow_credentials:
+    if "*" in settings.server.cors_origins and settings.server.cors_allow_credentials:
         raise InsecureCors("MODELPORT_CORS_ORIGINS='*' with credentials allowed would let any site "
                            "call the API as the user; list the allowed origins instead")

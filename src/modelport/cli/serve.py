@@ -20,10 +20,9 @@ def serve(
     from modelport.server import run_server
 
     overrides: dict[str, Any] = {}
-    if host is not None:
-        overrides["host"] = host
-    if port is not None:
-        overrides["port"] = port
+    server = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
+    if server:
+        overrides["server"] = server
     if no_demo:
-        overrides["demo_models"] = False
+        overrides["models"] = {"demo": False}
     run_server(settings(**overrides), workers=workers)

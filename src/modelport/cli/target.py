@@ -65,7 +65,7 @@ def settings(**overrides: Any) -> Settings:
 def local_settings(*, create: bool = False) -> Settings:
     """Settings of an existing home; a missing one is an error unless ``create`` (then it is made)."""
     resolved = settings()
-    if not create and resolved.database_url is None and not resolved.home.exists():
+    if not create and resolved.database.url is None and not resolved.home.exists():
         fail(f"no modelport home at {resolved.home} ({_current.source}): start the server there with "
              "`modelport serve`, pass --home or MODELPORT_HOME, or reach a server with --url")
     return resolved

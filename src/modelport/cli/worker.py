@@ -34,7 +34,7 @@ def worker(
                                                  name="modelport-job-reaper", daemon=True)
         helper.start()
     worker_process.preload()  # pool children fork from here with the ML stack imported
-    argv = ["worker", f"--pool={pool}", f"--concurrency={concurrency or settings.job_workers}",
+    argv = ["worker", f"--pool={pool}", f"--concurrency={concurrency or settings.jobs.workers}",
             f"--queues={','.join(queues(settings))}", f"--loglevel={loglevel}", "--without-gossip",
             "--without-mingle", "--without-heartbeat"]
     if hostname:

@@ -36,7 +36,7 @@ def codec(request: Request) -> SessionCodec:
     made: SessionCodec | None = getattr(request.app.state, "console_codec", None)
     if made is None:
         services: Services = request.app.state.services
-        made = SessionCodec(services.auth.tokens.secret, services.settings.console_session_ttl_s)
+        made = SessionCodec(services.auth.tokens.secret, services.settings.security.console_session_ttl_s)
         request.app.state.console_codec = made
     return made
 

@@ -74,7 +74,7 @@ async def login(request: Request, csrf: Field = "", username: Field = "", passwo
     try:
         if api_key:
             client = request.client.host if request.client else "unknown"
-            await services.limiter.hit(services.settings.token_rate_limit, "token", client)
+            await services.limiter.hit(services.settings.security.token_rate_limit, "token", client)
             if not apikeys.looks_like_key(api_key):
                 raise ApiError(401, "that is not an API key (they look like mp_<id>_<secret>)")
             principal = await services.auth.resolve(f"Bearer {api_key}", None)

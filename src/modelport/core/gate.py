@@ -39,7 +39,7 @@ class Gate:
         deps = self.deps
         principal = await deps.auth.resolve(ctx.authorization, ctx.api_key)
         if principal.kind != "anonymous":
-            rate = principal.rate_limit or deps.settings.rate_limit
+            rate = principal.rate_limit or deps.settings.security.rate_limit
             try:
                 await deps.limiter.hit(rate, "principal", principal.id)
             except RateLimited:  # a refusal still counts in usage per key (#17)

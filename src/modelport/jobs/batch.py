@@ -63,7 +63,7 @@ async def run_batch(ctx: JobContext) -> tuple[dict[str, float], dict[str, Any]]:
     x = await asyncio.to_thread(to_matrix, table, features)
     input_name = model.signature.inputs[0].name
 
-    chunk = services.settings.max_batch_rows
+    chunk = services.settings.inference.max_batch_rows
     outputs: list[np.ndarray] = []
     probabilities: list[np.ndarray] = []
     for start in range(0, len(x), chunk):

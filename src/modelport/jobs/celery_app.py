@@ -31,14 +31,14 @@ _configured: list[Celery] = []  # the app this process configured last (a worker
 
 
 def broker_url(settings: Settings) -> str:
-    url = settings.broker_url or settings.redis_url
+    url = settings.jobs.broker_url or settings.redis.url
     if not url:
         raise RuntimeError("MODELPORT_JOBS_ENGINE=celery needs MODELPORT_BROKER_URL (redis:// or amqp://)")
     return url
 
 
 def queues(settings: Settings) -> list[str]:
-    return [q + settings.job_queue_suffix for q in QUEUES.values()]
+    return [q + settings.jobs.queue_suffix for q in QUEUES.values()]
 
 
 def configure(app: Celery, settings: Settings) -> Celery:
@@ -53,9 +53,9 @@ def configure(app: Celery, settings: Settings) -> Celery:
         task_default_queue=names[0],
         task_create_missing_queues=True,
         broker_connection_retry_on_startup=True,
-        broker_connection_timeout=settings.broker_timeout_s,
+        broker_connection_timeout=settings.jobs.broker_timeout_s,
         broker_transport_options={"visibility_timeout": 3600,
-                                  "socket_connect_timeout": settings.broker_timeout_s},
+                                  "socket_connect_timeout": settings.jobs.broker_timeout_s},
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         task_send_sent_event=False,

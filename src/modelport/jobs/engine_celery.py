@@ -73,7 +73,7 @@ class CeleryEngine:
         while not self._closed:
             # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.settings.job_poll_s):
+                async with asyncio.timeout(self.settings.jobs.poll_s):
                     await self._wake.wait()
             self._wake.clear()
             try:

@@ -33,7 +33,7 @@ def _slot_main(settings: Settings, conn: Connection) -> None:
     from modelport.jobs.runner import TransientJobError
     from modelport.observability.logging import configure_logging
 
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.observability.log_level, settings.observability.log_format)
     resources = worker.build(settings)
     import os
 
@@ -155,7 +155,7 @@ class EmbeddedEngine:
         while not self._closing:
             # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.settings.job_poll_s):
+                async with asyncio.timeout(self.settings.jobs.poll_s):
                     await self._wake.wait()
             self._wake.clear()
             try:
@@ -167,8 +167,8 @@ class EmbeddedEngine:
         now = time.monotonic()
         waiting = {j for j, (until, _) in self._backoff.items() if until > now}
         busy = {s.job_id for s in self.slots if s.job_id is not None}
-        if len(self.slots) < self.settings.job_workers:
-            missing = self.settings.job_workers - len(self.slots)
+        if len(self.slots) < self.settings.jobs.workers:
+            missing = self.settings.jobs.workers - len(self.slots)
             for _ in await self.repo.queued_ids(missing, busy | waiting):
                 self._spawn()
         idle = [s for s in self.slots if s.ready and s.job_id is None and s.process.is_alive()]

@@ -64,7 +64,7 @@ async def fit_with_progress(ctx: JobContext, model: Any, x: Any, y: Any, *, star
     try:
         while not fit.done():
             await asyncio.wait({fit}, timeout=poll_s)
-            _ours, cancel = await ctx.repo.renew(ctx.job.id, ctx.owner, ctx.services.settings.job_lease_s)
+            _ours, cancel = await ctx.repo.renew(ctx.job.id, ctx.owner, ctx.services.settings.jobs.lease_s)
             if cancel:
                 ctx.cancelled = True
                 with state.lock:

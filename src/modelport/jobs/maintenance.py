@@ -32,5 +32,5 @@ async def _serve(settings: Settings) -> None:
 def main(settings: Settings) -> None:
     from modelport.observability.logging import configure_logging
 
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.observability.log_level, settings.observability.log_format)
     asyncio.run(_serve(settings))

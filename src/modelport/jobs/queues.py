@@ -9,4 +9,4 @@ QUEUES = {"train": "training", "batch_predict": "inference"}
 
 
 def queue_name(settings: Settings, kind: str) -> str:
-    return QUEUES[kind] + settings.job_queue_suffix
+    return QUEUES[kind] + settings.jobs.queue_suffix

@@ -56,7 +56,7 @@ class JobRunner:
     def __init__(self, services: JobServices) -> None:
         self.services = services
         self.repo = services.job_repo
-        self.lease_s = services.settings.job_lease_s
+        self.lease_s = services.settings.jobs.lease_s
 
     async def run(self, job_id: str, owner: str | None = None) -> str:
         owner = owner or new_owner()

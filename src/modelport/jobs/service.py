@@ -56,12 +56,12 @@ class JobService:
         self.settings = settings
         self.datasets = datasets
         self.registry = registry
-        self.repo = JobRepo(sessions, max_attempts=settings.job_max_attempts)
+        self.repo = JobRepo(sessions, max_attempts=settings.jobs.max_attempts)
         self.engine: Engine | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     def _make_engine(self) -> Engine:
-        if self.settings.jobs_engine == "celery":
+        if self.settings.jobs.engine == "celery":
             from modelport.jobs.engine_celery import CeleryEngine
 
             return CeleryEngine(self.settings, self.repo)
@@ -71,7 +71,7 @@ class JobService:
 
     @property
     def uses_outbox(self) -> bool:
-        return self.settings.jobs_engine == "celery"
+        return self.settings.jobs.engine == "celery"
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -103,7 +103,7 @@ class JobService:
         return requeued
 
     async def _reaper(self) -> None:
-        interval = min(self.settings.job_poll_s, self.settings.job_lease_s / 2)
+        interval = min(self.settings.jobs.poll_s, self.settings.jobs.lease_s / 2)
         while True:
             try:
                 await self.reap_once()

@@ -123,7 +123,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         token = request_id_var.set(_request_id(context))
         request_headers_var.set(metadata_headers(context.invocation_metadata()))  # sticky traffic (#20)
         remaining = context.time_remaining()  # the client's deadline, else the server's default
-        timeout = self.services.settings.request_timeout if remaining is None else remaining
+        timeout = self.services.settings.inference.request_timeout_s if remaining is None else remaining
         ctx = CallContext(protocol="grpc", deadline=time.monotonic() + timeout)
         call_token = call_var.set(ctx)
         try:
@@ -233,19 +233,19 @@ def _address(host: str, port: int) -> str:
 
 
 async def start_grpc_server(services: Services) -> GrpcServer:
-    """Bind ``settings.host:settings.grpc_port`` (0 picks a free port) and start serving."""
+    """Bind ``settings.server.host:settings.grpc.port`` (0 picks a free port) and start serving."""
     settings = services.settings
-    limit = settings.grpc_max_message_bytes
+    limit = settings.grpc.max_message_bytes
     server = grpc.aio.server(options=[
         ("grpc.max_receive_message_length", limit),
         ("grpc.max_send_message_length", limit),
     ])
     pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(services), server)
-    address = _address(settings.host, settings.grpc_port)
-    if settings.tls_cert_file is not None and settings.tls_key_file is not None:  # same files as HTTPS
-        client_ca = settings.tls_client_ca_file.read_bytes() if settings.tls_client_ca_file else None
+    address = _address(settings.server.host, settings.grpc.port)
+    if settings.tls.cert_file is not None and settings.tls.key_file is not None:  # same files as HTTPS
+        client_ca = settings.tls.client_ca_file.read_bytes() if settings.tls.client_ca_file else None
         credentials = grpc.ssl_server_credentials(
-            [(settings.tls_key_file.read_bytes(), settings.tls_cert_file.read_bytes())],
+            [(settings.tls.key_file.read_bytes(), settings.tls.cert_file.read_bytes())],
             root_certificates=client_ca, require_client_auth=client_ca is not None)
         port = server.add_secure_port(address, credentials)
     else:
@@ -253,5 +253,5 @@ async def start_grpc_server(services: Services) -> GrpcServer:
     if not port:
         raise RuntimeError(f"gRPC could not bind {address}")
     await server.start()
-    log.info("OIP gRPC listening on %s", _address(settings.host, port))
+    log.info("OIP gRPC listening on %s", _address(settings.server.host, port))
     return GrpcServer(server=server, port=port)

@@ -106,7 +106,7 @@ async def model_ready(name: str, services: ServicesDep, _p: ReadDep,
 async def infer(name: str, request: Request, services: ServicesDep, principal: PredictDep,
                 version: str | None = None) -> Response:
     body = _decompress(await request.body(), request.headers.get("content-encoding"),
-                       services.settings.max_body_bytes)
+                       services.settings.server.max_body_bytes)
     parsed, inputs = parse_infer_body(body, request.headers.get(HEADER_LENGTH))
     outputs = parsed.outputs or []
     binary = _binary_outputs(parsed)

@@ -60,7 +60,7 @@ async def embeddings(body: EmbeddingRequest, services: ServicesDep,
 async def chat_completions(body: ChatCompletionRequest, services: ServicesDep,
                            principal: PredictDep) -> Response:
     stream = await chat.start(services.inference, body, request_id=current_request_id(),
-                              principal=principal.id, max_tokens_limit=services.settings.chat_max_tokens)
+                              principal=principal.id, max_tokens_limit=services.settings.text.chat_max_tokens)
     if not body.stream:
         try:
             return FastJSONResponse(await chat.complete(stream, body.model))

@@ -51,7 +51,7 @@ def default_cache_dir() -> Path:
 def archive_options(settings: Settings) -> dict[str, Any]:
     """The runtime options that place and bound unpacked archives for this server."""
     return {"cache_dir": str(settings.home / "unpacked"),
-            "max_unpacked_bytes": settings.max_upload_bytes * UNPACK_FACTOR}
+            "max_unpacked_bytes": settings.server.max_upload_bytes * UNPACK_FACTOR}
 
 
 def _check_totals(declared: int, archive: Path, limit: int) -> None:

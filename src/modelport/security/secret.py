@@ -36,7 +36,7 @@ def write_private(path: Path, content: str) -> None:
 
 
 def load_secret(settings: Settings) -> bytes:
-    configured = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    configured = settings.security.secret_key.get_secret_value() if settings.security.secret_key else ""
     if configured:
         if len(configured.encode()) < MIN_SECRET_BYTES:
             raise InsecureConfiguration(

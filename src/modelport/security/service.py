@@ -30,11 +30,11 @@ class AuthService:
     def __init__(self, settings: Settings, sessions: SessionFactory,
                  health: DatabaseHealth | None = None) -> None:
         self.settings = settings
-        self.enabled = settings.auth == "enabled"
+        self.enabled = settings.security.auth == "enabled"
         self.users = UserService(sessions)
-        self.keys = KeyService(sessions, cache_ttl=settings.key_cache_ttl_s, health=health)
-        self.tokens = TokenService(settings.token_ttl_s)
-        self.user_states = UserStates(sessions, ttl=settings.key_cache_ttl_s, health=health)
+        self.keys = KeyService(sessions, cache_ttl=settings.security.key_cache_ttl_s, health=health)
+        self.tokens = TokenService(settings.security.token_ttl_s)
+        self.user_states = UserStates(sessions, ttl=settings.security.key_cache_ttl_s, health=health)
 
     def start(self) -> None:
         """Load (or, embedded, generate) the secret key; refuses an unsafe configuration."""

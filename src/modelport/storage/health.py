@@ -102,5 +102,5 @@ def engine_options(settings: Settings) -> dict[str, object]:
     """asyncpg's connect and statement timeouts for the engine (SQLite: none)."""
     if not settings.resolved_database_url.startswith("postgresql"):
         return {}
-    return {"connect_args": {"timeout": settings.db_connect_timeout_s,
-                             "command_timeout": settings.db_command_timeout_s}}
+    return {"connect_args": {"timeout": settings.database.connect_timeout_s,
+                             "command_timeout": settings.database.command_timeout_s}}

@@ -6,7 +6,7 @@ event loop: JSON-encode the captured tensors (orjson), hash them, or drop them, 
 mode. A row is a plain tuple in :data:`COLUMNS` order, which the drivers bind as they are (the
 writer pays for every per-row object and call it makes while holding the GIL).
 
-Capture modes (settings.capture, overridden per version by ``ServingConfig.capture``):
+Capture modes (settings.tracking.capture, overridden per version by ``ServingConfig.capture``):
 ``full`` stores the inputs as JSON, keeping only the leading rows that fit ``capture_max_bytes``
 (``inputs_truncated`` says so), which is what drift analysis reads; ``hash`` stores the SHA-256
 of the canonical input bytes (joinable, not readable); ``none`` stores neither. Outputs are

@@ -42,11 +42,12 @@ class Tracking:
 def build_tracking(settings: Settings, engine: AsyncEngine, sessions: SessionFactory,
                    metrics: Metrics, registry: ModelRegistry, tracer: Tracer) -> Tracking:
     recorder = PredictionRecorder(
-        engine, metrics, SpillStore(settings.home / "spill"), enabled=settings.prediction_log,
-        flush_interval=settings.log_flush_interval_s, buffer_max=settings.log_buffer_max,
-        write_timeout=settings.log_write_timeout_s, retry_max=settings.log_retry_max_s, tracer=tracer,
-        journal=Journal(settings.home / "journal", settings.log_journal_fsync_s)
-        if settings.log_journal else None,
+        engine, metrics, SpillStore(settings.home / "spill"), enabled=settings.tracking.enabled,
+        flush_interval=settings.tracking.flush_interval_s, buffer_max=settings.tracking.buffer_max,
+        write_timeout=settings.tracking.write_timeout_s, retry_max=settings.tracking.retry_max_s,
+        tracer=tracer,
+        journal=Journal(settings.home / "journal", settings.tracking.journal_fsync_s)
+        if settings.tracking.journal else None,
     )
     references = ReferenceStore(sessions, registry)
     return Tracking(

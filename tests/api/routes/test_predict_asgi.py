@@ -82,7 +82,7 @@ async def test_both_routes_answer_the_same_shapes(app: FastAPI, admin_headers: d
 
 
 async def test_body_limit_and_json_errors(app: FastAPI, admin_headers: dict[str, str]) -> None:
-    limit = app.state.services.settings.max_body_bytes
+    limit = app.state.services.settings.server.max_body_bytes
     r, _ = await _served_by(app, admin_headers, content=b"[" + b"1," * limit + b"1]", headers=JSON)
     assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
 

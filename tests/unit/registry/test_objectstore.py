@@ -72,8 +72,8 @@ def test_storage_options_from_settings_reach_the_backend(
     monkeypatch.setenv("MODELPORT_ARTIFACT_STORAGE_OPTIONS", json.dumps(options))
     monkeypatch.setenv("MODELPORT_ARTIFACT_URL", f"s3://{s3_module.bucket}/opts")
     settings = Settings(_env_file=None, home=tmp_path)  # type: ignore[call-arg]
-    store = make_store(settings.artifact_url, settings.artifacts_dir,
-                       storage_options=settings.artifact_storage_options, cache_dir=tmp_path / "c")
+    store = make_store(settings.artifacts.url, settings.artifacts_dir,
+                       storage_options=settings.artifacts.storage_options, cache_dir=tmp_path / "c")
     source = tmp_path / "x.bin"
     source.write_bytes(b"options")
     store.put_file("x/1/x.bin", source)

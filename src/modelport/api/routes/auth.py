@@ -64,7 +64,7 @@ class CreateUserRequest(StrictBody):
 async def token(request: Request, services: ServicesDep,
                 form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenResponse:
     client = request.client.host if request.client else "unknown"
-    await services.limiter.hit(services.settings.token_rate_limit, "token", client)
+    await services.limiter.hit(services.settings.security.token_rate_limit, "token", client)
     access, ttl, scopes = await services.auth.login(form.username, form.password, " ".join(form.scopes))
     return TokenResponse(access_token=access, expires_in=ttl, scope=" ".join(scopes))
 

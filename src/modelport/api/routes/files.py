@@ -38,8 +38,8 @@ async def predict_file(
     settings = services.settings
     info = await services.inference.resolve(name, version)
     config = image_config(info.config.preprocessing, name)
-    data = await read_limited(file, settings.max_image_bytes)
-    image = decode(data, file.content_type, settings.max_image_pixels)
+    data = await read_limited(file, settings.text.max_image_bytes)
+    image = decode(data, file.content_type, settings.text.max_image_pixels)
     inputs = to_inputs(image, config, info.signature)
     result = await services.inference.infer(InferenceRequest(
         model=name, version=str(info.version), inputs=inputs, request_id=current_request_id(),

@@ -42,7 +42,7 @@ async def ner(name: str, body: TextRequest, services: ServicesDep, principal: Pr
     texts = [body.inputs] if isinstance(body.inputs, str) else body.inputs
     if not texts:
         raise InvalidInput("inputs must not be empty")
-    limit = services.settings.max_string_length
+    limit = services.settings.text.max_string_length
     if any(len(t) > limit for t in texts):
         raise InvalidInput(f"each text may have at most {limit} characters")
     info = await services.inference.resolve(name, body.version)

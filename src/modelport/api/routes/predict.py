@@ -146,7 +146,7 @@ async def predict_request(services: Any, scope: Scope, receive: Receive, princip
                           field: str) -> bytes:
     """Read and parse the body, then :func:`run_predict`: what both the documented routes and the
     raw endpoints do once the caller is admitted."""
-    raw = await read_json_body(scope, receive, services.settings.max_body_bytes)
+    raw = await read_json_body(scope, receive, services.settings.server.max_body_bytes)
     parsed: PredictBody = parse_predict_body(raw, field, flat_ok=field == "features")
     cache_control = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"cache-control"), None)
     return await run_predict(services, scope["path_params"]["name"], parsed.rows, parsed.version, principal,
