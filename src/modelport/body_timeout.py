@@ -10,10 +10,13 @@ the client gone (``http.disconnect``) and the client gets ``408`` with ``Connect
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modelport.web.expiry import expiries
 
 TIMED_OUT_DETAIL = "the request body did not arrive in time"
 
@@ -29,18 +32,27 @@ class BodyTimeout:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        deadline = asyncio.get_running_loop().time() + self.timeout_s
+        deadline = time.monotonic() + self.timeout_s
         state: dict[str, bool] = {"done": False, "timed_out": False, "started": False}
+        queue = expiries("body")
 
         async def timed_receive() -> Message:
             if state["done"] or state["timed_out"]:  # body read: waiting for a disconnect has no deadline
                 return await receive() if not state["timed_out"] else {"type": "http.disconnect"}
-            try:  # per chunk and in total are one deadline: a chunk's can never end after the body's
-                async with asyncio.timeout_at(deadline):
-                    message = await receive()
-            except TimeoutError:
+            # per chunk and in total are one deadline: a chunk's can never end after the body's
+            expiry = queue.start(deadline)
+            try:
+                message = await receive()
+            except asyncio.CancelledError:
+                if not expiry.fired:
+                    raise
+                task = asyncio.current_task()
+                assert task is not None
+                task.uncancel()
                 state["timed_out"] = True
                 return {"type": "http.disconnect"}
+            finally:
+                expiry.finish()
             if message["type"] != "http.request" or not message.get("more_body", False):
                 state["done"] = True
             return message
