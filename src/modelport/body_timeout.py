@@ -44,11 +44,8 @@ class BodyTimeout:
             try:
                 message = await receive()
             except asyncio.CancelledError:
-                if not expiry.fired:
+                if not expiry.caught():
                     raise
-                task = asyncio.current_task()
-                assert task is not None
-                task.uncancel()
                 state["timed_out"] = True
                 return {"type": "http.disconnect"}
             finally:

@@ -86,11 +86,8 @@ class DeadlineMiddleware:
         try:
             await until_disconnect(after_body, self.app(scope, receive_tracked, send_tracked))
         except asyncio.CancelledError:
-            if not expiry.fired:
+            if not expiry.caught():
                 raise
-            task = asyncio.current_task()
-            assert task is not None
-            task.uncancel()
             ctx.cancelled.set()
             if not started:
                 error = DeadlineExceeded("request deadline passed; the answer was not ready")

@@ -12,7 +12,11 @@ Use::
 
     expiry = expiries().start(deadline)   # a time.monotonic() instant; the current task
     try:
-        ...  # CancelledError here with expiry.fired set: the deadline passed
+        ...
+    except asyncio.CancelledError:
+        if not expiry.caught():    # another cancellation
+            raise
+        ...  # the deadline passed
     finally:
         expiry.finish()
 """
@@ -41,6 +45,16 @@ class Expiry:
         if task is not None and not task.done():
             self.fired = True
             task.cancel()
+
+    def caught(self) -> bool:
+        """In ``except CancelledError``: True when this deadline cancelled the task (the
+        cancellation is then undone, so the caller answers instead), False for any other."""
+        if not self.fired:
+            return False
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        return True
 
     def finish(self) -> None:
         """The work ended in time: never cancel (leaves the queue when the walk reaches it)."""
