@@ -1,10 +1,9 @@
-"""Ready means ready (#19): the banner's curl, run the moment it is printed, answers; with
-``--workers 2`` there is one banner once both workers are ready, ``/metrics`` adds up both workers,
-and shutdown leaks no semaphore."""
+"""Ready means ready (#19): with ``--workers 2`` there is one banner once both workers are ready,
+its curl answers, ``/metrics`` adds up both workers, and shutdown leaks no semaphore. (The banner's
+curl run the moment it is printed by a single-process first start: tests/integration/test_serve.py.)"""
 
 from __future__ import annotations
 
-import json
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,19 +26,6 @@ def predict_count(metrics: str) -> float:
     return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
                if line.startswith("modelport_http_requests_total{") and PREDICT_ROUTE in line
                and 'status="200"' in line)
-
-
-def test_the_banner_curl_works_the_moment_it_is_printed(tmp_path: Path) -> None:
-    srv = ServeProcess(tmp_path / "home")
-    try:
-        curl = srv.banner_curl()
-        done = run_curl(curl)
-        assert done.returncode == 0, done.stderr
-        body, status = done.stdout.rsplit("\n", 1)
-        assert status == "200", done.stdout
-        assert json.loads(body)["model"] == "iris"
-    finally:
-        srv.stop()
 
 
 def test_two_workers_one_banner_metrics_add_up_and_a_clean_shutdown(tmp_path: Path) -> None:
