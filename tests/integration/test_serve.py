@@ -1,9 +1,8 @@
-"""`modelport serve` (``python -m modelport.cli``) on an empty home with the default settings (the
-sklearn, ONNX and text demo models, registered at this first start): the banner names the docs,
-and its curl, run the moment the banner is printed, answers with iris's prediction.
+"""`modelport serve` (``python -m modelport.cli``) on an empty home: the sklearn and ONNX demo models
+are registered at this first start, the banner names the docs, and its curl, run the moment the
+banner is printed, answers with iris's prediction.
 
-The one server start that registers the text demo models in a real process; the other serve tests
-start without them (``ServeProcess`` turns them off)."""
+(The text demo models' first start in a real process: tests/integration/test_server_home.py.)"""
 
 from __future__ import annotations
 
@@ -18,8 +17,7 @@ from tests.fixtures.serve_process import ServeProcess
 
 @pytest.mark.slow
 def test_serve_prints_a_curl_that_works_the_moment_it_is_printed(tmp_path: Path) -> None:
-    srv = ServeProcess(tmp_path / "home", module=True, env={"MODELPORT_DEMO_TEXT_MODELS": "true"},
-                       cwd=tmp_path)
+    srv = ServeProcess(tmp_path / "home", module=True, cwd=tmp_path)
     try:
         curl = srv.banner_curl(timeout_s=180)
         done = subprocess.run(["bash", "-c", curl + " -w '\\n%{http_code}'"], capture_output=True,
