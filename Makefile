@@ -10,7 +10,7 @@ LOCK := requirements.lock
 TEST_WORKERS ?= auto
 comma := ,
 
-.PHONY: install install-text serve test lint fmt bench bench-quick soak proto proto-check clean lock
+.PHONY: install install-text serve test test-durations lint fmt bench bench-quick soak proto proto-check clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ serve: install
 
 test: install
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# tests/durations.json orders the test files, slowest first (tests/fixtures/ordering.py): refresh it
+test-durations: install
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --store-durations $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check src tests bench

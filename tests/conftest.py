@@ -34,6 +34,8 @@ from modelport.settings import Settings
 from tests.fixtures.databases import fresh_database
 from tests.fixtures.redis_server import RedisServer
 
+pytest_plugins = ["tests.fixtures.ordering"]  # slowest files first, so `--dist loadfile` balances
+
 POSTGRES_URL = os.environ.get("MODELPORT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("MODELPORT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RABBITMQ_URL = os.environ.get("MODELPORT_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")

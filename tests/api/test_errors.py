@@ -75,7 +75,7 @@ async def test_empty_features_and_batches(client: httpx.AsyncClient) -> None:
 
 
 async def test_oversized_batch_400(make_settings: Any) -> None:
-    app = create_app(make_settings(demo_models=True, max_batch_rows=10))
+    app = create_app(make_settings(demo_models=True, demo_text_models=False, max_batch_rows=10))
     async with app.router.lifespan_context(app), _client(app) as c:
         r = await c.post("/api/v1/models/iris/predict/batch", json={"samples": [[1, 2, 3, 4]] * 11})
         assert_problem(r, 400, "11 rows", "maximum is 10")

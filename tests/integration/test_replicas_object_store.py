@@ -138,7 +138,8 @@ async def test_a_replica_in_another_process_serves_what_this_one_registered(
         env = {"MODELPORT_DATABASE_URL": postgres_url, "MODELPORT_REDIS_URL": redis_url,
                "MODELPORT_ARTIFACT_URL": shared["artifact_url"], "MODELPORT_SECRET_KEY": TEST_SECRET,
                "MODELPORT_DEMO_MODELS": "false", "MODELPORT_GRPC_ENABLED": "false",
-               "MODELPORT_CACHE_ENABLED": "false", "MODELPORT_LOG_FORMAT": "json"}
+               "MODELPORT_CACHE_ENABLED": "false", "MODELPORT_LOG_FORMAT": "json",
+               "MODELPORT_DRAIN_S": "0"}  # stopped with SIGTERM: no 5 s drain window to wait out
         with serve_process(tmp_path / "b", env) as url_b:
             async with httpx.AsyncClient(base_url=url_b, headers=headers, timeout=60) as b:
                 r = await b.post("/api/v1/models/bc/predict", json=body)

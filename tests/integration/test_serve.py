@@ -1,60 +1,32 @@
-"""`modelport serve` on an empty home: demo models, the printed curl example works."""
+"""`modelport serve` (``python -m modelport.cli``) on an empty home: the sklearn and ONNX demo models
+are registered at this first start, the banner names the docs, and its curl, run the moment the
+banner is printed, answers with iris's prediction.
+
+(The text demo models' first start in a real process: tests/integration/test_server_home.py.)"""
 
 from __future__ import annotations
 
-import os
-import re
-import socket
+import json
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.fixtures.serve_process import ServeProcess
 
 
 @pytest.mark.slow
-def test_serve_prints_a_curl_that_works(tmp_path: Path) -> None:
-    port = free_port()
-    env = {**os.environ, "MODELPORT_HOME": str(tmp_path / "home"), "MODELPORT_LOG_FORMAT": "json",
-           "MODELPORT_GRPC_ENABLED": "false"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "modelport.cli", "serve", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=tmp_path, text=True,
-    )
+def test_serve_prints_a_curl_that_works_the_moment_it_is_printed(tmp_path: Path) -> None:
+    srv = ServeProcess(tmp_path / "home", module=True, cwd=tmp_path)
     try:
-        lines: list[str] = []
-        deadline = time.monotonic() + 120
-        ready = False
-        while time.monotonic() < deadline and not ready:
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                time.sleep(0.3)
-            assert proc.poll() is None, "server exited early"
-        assert ready, "server not ready within 120 s"
-        assert proc.stdout is not None
-        while True:
-            line = proc.stdout.readline()
-            lines.append(line)
-            if "-d '" in line:
-                break
-        banner = "".join(lines)
-        assert f"http://127.0.0.1:{port}/docs" in banner
-        curl = re.search(r"try:\s+(curl .*?-d '.*?')", banner.replace("\\\n", " "), re.S)
-        assert curl, banner
-        out = subprocess.run(["bash", "-c", curl.group(1)], capture_output=True, text=True, timeout=30,
-                             cwd=tmp_path)
-        assert '"predictions":[0]' in out.stdout, out
+        curl = srv.banner_curl(timeout_s=180)
+        done = subprocess.run(["bash", "-c", curl + " -w '\\n%{http_code}'"], capture_output=True,
+                              text=True, timeout=30, cwd=tmp_path, check=False)
+        assert done.returncode == 0, done.stderr
+        body, status = done.stdout.rsplit("\n", 1)
+        assert status == "200", done.stdout
+        answer = json.loads(body)
+        assert answer["model"] == "iris" and answer["predictions"] == [0], answer
+        assert f"docs:    {srv.url}/docs" in "".join(srv.output)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        srv.stop()

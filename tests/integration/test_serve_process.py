@@ -52,7 +52,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
     port = free_port()
     env = {**os.environ, "MODELPORT_HOME": str(home), "MODELPORT_DEMO_MODELS": "false",
            "MODELPORT_GRPC_ENABLED": "false", "MODELPORT_PORT": str(port), "MODELPORT_LOG_FORMAT": "json",
-           "MODELPORT_SHUTDOWN_GRACE_S": "20"}
+           # a short drain: the queued requests finish after the server stops listening (the
+           # shutdown grace), not inside a 5 s drain window that outlasts them
+           "MODELPORT_SHUTDOWN_GRACE_S": "20", "MODELPORT_DRAIN_S": "0.5"}
     artifact = write_fake_artifact(tmp_path, "slow.json", delay_s=0.25)
     subprocess.run([sys.executable, LAUNCH, "models", "register", str(artifact), "--name", "slow",
                     "--flavor", "test-slow", "--alias", "production", "--max-batch-size", "4"],

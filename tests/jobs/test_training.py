@@ -1,15 +1,33 @@
-"""``random_state`` seeds the estimator as well as the split: identical jobs, identical models."""
+"""``random_state`` seeds the estimator as well as the split: identical jobs, identical models.
+
+The module's tests share one server (and so one job worker process, spawned once); each trains
+models of its own names."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
+import pytest_asyncio
 
+from modelport.app import create_app
+from tests.conftest import build_test_settings, first_start_admin_headers
 from tests.jobs.support import wait_job
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.asyncio(loop_scope="module")]
 ROWS = [[13.0, 2.0, 2.4, 19.0, 100.0, 2.5, 2.5, 0.3, 1.6, 5.0, 1.0, 3.0, 1000.0],
         [12.3, 1.7, 2.1, 19.0, 80.0, 1.7, 1.5, 0.4, 1.2, 3.0, 1.0, 2.5, 500.0]]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
+    settings = build_test_settings(tmp_path_factory.mktemp("training") / "home")
+    headers = await first_start_admin_headers(settings)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers=headers) as c:
+        yield c
 
 
 async def _train(client: httpx.AsyncClient, name: str, **extra: object) -> dict[str, object]:

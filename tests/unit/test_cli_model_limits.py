@@ -16,7 +16,9 @@ from modelport.settings import Settings
 
 
 async def _principal(key: str) -> Principal:
-    services = build_services(Settings(_env_file=None))  # type: ignore[call-arg]
+    # the CLI's home (MODELPORT_HOME); no demo models: a first start would register them (and the
+    # text ones) only to resolve a key
+    services = build_services(Settings(_env_file=None, demo_models=False))  # type: ignore[call-arg]
     await services.start()
     try:
         return await services.auth.resolve(f"Bearer {key}", None)

@@ -48,7 +48,8 @@ async def test_kill_9_under_load_loses_no_answered_prediction(postgres_url: str,
     env = {**os.environ, "MODELPORT_HOME": str(home), "MODELPORT_DEMO_MODELS": "false",
            "MODELPORT_GRPC_ENABLED": "false", "MODELPORT_PORT": str(port), "MODELPORT_LOG_FORMAT": "json",
            "MODELPORT_DATABASE_URL": postgres_url, "MODELPORT_SECRET_KEY": TEST_SECRET,
-           "MODELPORT_CACHE_ENABLED": "false", "MODELPORT_LOG_FLUSH_INTERVAL_S": "0.5"}
+           "MODELPORT_CACHE_ENABLED": "false", "MODELPORT_LOG_FLUSH_INTERVAL_S": "0.5",
+           "MODELPORT_DRAIN_S": "0"}  # the last stop is a SIGTERM: no 5 s drain window to wait out
     artifact = write_fake_artifact(tmp_path, "sum.json")
     subprocess.run([sys.executable, LAUNCH, "models", "register", str(artifact), "--name", "sum",
                     "--flavor", "test-sum", "--alias", "production"],
