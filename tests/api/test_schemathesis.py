@@ -58,5 +58,5 @@ def test_every_operation(live: tuple[str, dict[str, str]]) -> None:
         try:
             run()
         except Exception as exc:  # collect every operation's failure, then report them all
-            failures.append(f"{operation.verbose_name}: {str(exc)[:3000]}")
+            failures.append(f"{operation.label}: {str(exc)[:3000]}")
     assert not failures, "\n\n".join(failures)
