@@ -10,11 +10,11 @@ numbers that tripped it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from sqlalchemy import select
 
+from modelport.background import BackgroundTask
 from modelport.core.traffic import CANARY, TrafficPolicy
 from modelport.storage.engine import SessionFactory
 from modelport.tracking.log import PredictionRecorder
@@ -46,18 +46,14 @@ class GuardWatcher:
         self.traffic = traffic
         self.recorder = recorder
         self.interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("traffic-guard")
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        if not self._task.started:
+            self._task.start(self._run)
 
     async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._task.close()
 
     async def _run(self) -> None:
         while True:

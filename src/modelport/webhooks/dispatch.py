@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlunsplit
 import httpx
 from sqlalchemy import select, update
 
+from modelport.background import BackgroundTask
 from modelport.storage.base import utcnow
 from modelport.storage.engine import SessionFactory
 from modelport.webhooks.signing import HEADER, sign
@@ -43,23 +44,19 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.lease_s = timeout_s * (MAX_REDIRECTS + 1) + 5  # a claimed send cannot outlast this
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("webhook-dispatch")
         self._client: httpx.AsyncClient | None = None
 
     def wake(self) -> None:
         self._wake.set()
 
     async def start(self) -> None:
-        if self._task is None:
+        if not self._task.started:
             self._client = httpx.AsyncClient(follow_redirects=False, timeout=self.timeout_s, trust_env=False)
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            self._task.start(self._run)
 
     async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._task.close()
         if self._client is not None:
             await self._client.aclose()
             self._client = None

@@ -9,13 +9,13 @@ webhook however many replicas notice, and a replica that was down catches up on 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from modelport.background import BackgroundTask
 from modelport.jobs.tables import JobRow
 from modelport.storage.base import utcnow
 from modelport.storage.engine import SessionFactory
@@ -33,18 +33,14 @@ class JobEvents:
         self.poll_s = poll_s
         self.window = window
         self._seen: set[str] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("job-events")
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        if not self._task.started:
+            self._task.start(self._run)
 
     async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._task.close()
 
     async def _run(self) -> None:
         while True:
