@@ -47,7 +47,8 @@ def is_classifier(info: ModelVersionInfo) -> bool:
     return spec is not None and not spec.dtype.startswith("float")
 
 
-def _predictions(outputs_json: str | None) -> list[Any] | None:
+def first_predictions(outputs_json: str | None) -> list[Any] | None:
+    """The per-row predictions of a logged answer (its ``predictions`` output, else the first)."""
     if not outputs_json:
         return None
     outputs = orjson.loads(outputs_json)
@@ -61,7 +62,7 @@ def _predictions(outputs_json: str | None) -> list[Any] | None:
 
 
 def _pairs(outputs_json: str | None, actual: Any) -> list[tuple[Any, Any]]:
-    preds = _predictions(outputs_json)
+    preds = first_predictions(outputs_json)
     if preds is None:
         return []
     actuals = actual if isinstance(actual, list) else [actual]

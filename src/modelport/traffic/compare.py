@@ -15,34 +15,19 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import orjson
 from sqlalchemy import or_, select
 
 from modelport.core.traffic import SHADOW
 from modelport.errors import NotFound
 from modelport.registry.registry import DEFAULT_ALIAS, ModelRegistry
 from modelport.storage.engine import SessionFactory
-from modelport.tracking.feedback import compute_metrics, is_classifier
+from modelport.tracking.feedback import compute_metrics, first_predictions, is_classifier
 from modelport.tracking.log import PredictionRecorder
 from modelport.tracking.tables import FeedbackRow, PredictionRow
 from modelport.traffic.shadow import SHADOW_SUFFIX
 
 MAX_ROWS = 200_000
 CHUNK = 500
-
-
-def first_predictions(outputs_json: str | None) -> list[Any] | None:
-    """The per-row predictions of a logged answer (its ``predictions`` output, else the first)."""
-    if not outputs_json:
-        return None
-    outputs = orjson.loads(outputs_json)
-    values = outputs.get("predictions", next(iter(outputs.values()), None))
-    if values is None:
-        return None
-    arr = np.asarray(values, dtype=object)
-    if arr.ndim > 1 and arr.shape[-1] == 1:
-        arr = arr.reshape(arr.shape[0])
-    return list(arr) if arr.ndim == 1 else None
 
 
 def _pairs(a: list[Any] | None, b: Any) -> list[tuple[Any, Any]]:
