@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,7 +22,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from modelport.core.calls import call_var
 from modelport.errors import DeadlineExceeded, ModelportError
 from modelport.web.control import TIMEOUT_HEADER, ClientClosedRequest, request_deadline, until_disconnect
-from modelport.web.expiry import expiries
 from modelport.web.gate import CALL_KEY, Renderer, context_from_scope
 
 _TIMEOUT = TIMEOUT_HEADER.encode()
@@ -81,13 +81,11 @@ class DeadlineMiddleware:
             await send(message)
 
         token = call_var.set(ctx)
-        # a hair after the batcher's own expiry, so queued work is counted as expired there
-        expiry = expiries("request").start(deadline + GRACE_S)
         try:
-            await until_disconnect(after_body, self.app(scope, receive_tracked, send_tracked))
-        except asyncio.CancelledError:
-            if not expiry.caught():
-                raise
+            # a hair after the batcher's own expiry, so queued work is counted as expired there
+            async with asyncio.timeout(deadline - time.monotonic() + GRACE_S):
+                await until_disconnect(after_body, self.app(scope, receive_tracked, send_tracked))
+        except TimeoutError:
             ctx.cancelled.set()
             if not started:
                 error = DeadlineExceeded("request deadline passed; the answer was not ready")
@@ -99,7 +97,6 @@ class DeadlineMiddleware:
             if not started:  # nobody reads it: for the access log and metrics (499)
                 await self._render(scope, exc)(scope, receive, send)
         finally:
-            expiry.finish()
             call_var.reset(token)
 
     def _render(self, scope: Scope, exc: ModelportError) -> ASGIApp:

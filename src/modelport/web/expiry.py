@@ -1,12 +1,13 @@
 """Cancel a task at a deadline, with one timer per event loop for deadlines that come in order.
 
 Why not ``asyncio.timeout``: it schedules and cancels a timer for every use, about 6 us each on
-this machine, and two ran on every prediction (the request's deadline and the body read's),
-almost none of them firing. Most deadlines here are "now + the same timeout", so they arrive in
-order: those join a queue that one timer walks, and an item whose work finished leaves it when
-the walk (or a later arrival) reaches it. A deadline earlier than the queue's last (a shorter
-``X-Request-Timeout``) gets a timer of its own. The batcher's deadline queue
-(:mod:`modelport.runtime.batching`) works the same way.
+this machine, and the body read of every request ran one (``modelport.body_timeout``), almost
+never firing. Most deadlines here are "now + the same timeout", so they arrive in order: those
+join a queue that one timer walks, and an item whose work finished leaves it when the walk (or a
+later arrival) reaches it. A deadline earlier than the queue's last gets a timer of its own. The
+batcher's deadline queue (:mod:`modelport.runtime.batching`) works the same way. The request
+deadline (``web/deadline.py``) keeps ``asyncio.timeout``: a deadline test answered late on it
+twice in loaded runs, and until that is understood the request path keeps the stdlib's timer.
 
 Use::
 
