@@ -108,14 +108,16 @@ def api(server: LiveServer, key: str | None = None) -> httpx.Client:
 def sign_in_with_key(page: Any, server: LiveServer, key: str) -> None:
     page.goto(f"{server.url}/ui/login")
     page.get_by_label("API key", exact=True).fill(key)
-    page.get_by_role("button", name="Sign in with key").click()
+    with page.expect_navigation():  # the form's answer has set the cookie before the next goto
+        page.get_by_role("button", name="Sign in with key").click()
 
 
 def sign_in_with_password(page: Any, server: LiveServer, username: str, password: str) -> None:
     page.goto(f"{server.url}/ui/login")
     page.get_by_label("Username", exact=True).fill(username)
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 MODELS_URL = re.compile(r".*/ui/models$")

@@ -1,7 +1,8 @@
 """A server keeps its writes in its data home (#17): a real ``modelport serve`` with ``HOME`` (and
 ``XDG_CACHE_HOME``) in a temporary directory serves the ONNX demo and, with the [text] extra,
-the sentence-transformers and transformers demos; afterwards nothing exists under that ``HOME``,
-and onnxruntime's per-user files are under ``$MODELPORT_HOME/cache`` instead."""
+the sentence-transformers and transformers demos; afterwards nothing exists under that ``HOME``.
+Whether onnxruntime writes its device-id files at all depends on the host (CI's container writes
+none), so the test does not require them under ``$MODELPORT_HOME/cache``."""
 
 from __future__ import annotations
 
@@ -48,5 +49,3 @@ def test_serving_onnx_and_text_models_writes_nothing_under_home(tmp_path: Path) 
         srv.stop()
     written = sorted(str(p.relative_to(user_home)) for p in user_home.rglob("*"))
     assert written == [], written
-    onnxruntime_files = list((home / "cache").rglob("*onnxruntime*"))
-    assert onnxruntime_files, "onnxruntime wrote its per-user files neither under HOME nor the data home"
