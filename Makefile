@@ -6,8 +6,10 @@ EXTRAS ?= dev,text,xgboost,lightgbm,mlflow,s3
 PYTEST_ARGS ?=
 # pinned versions of every dependency of the extras installed; `make lock` refreshes it from pyproject.toml
 LOCK := requirements.lock
-# test processes: one per core (pytest-xdist); each test file runs whole in one process
-TEST_WORKERS ?= auto
+# test processes: two per core (pytest-xdist); each test file runs whole in one process. The suite
+# waits on servers, subprocesses and deadlines for about a third of its time, so a second process
+# per core fills it (docs/performance.md, "Test time")
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 comma := ,
 
 .PHONY: install install-text serve test test-durations lint fmt bench bench-quick soak proto proto-check clean lock

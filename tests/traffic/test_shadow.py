@@ -66,7 +66,9 @@ async def test_shadow_never_delays_or_answers_and_is_compared(
             # measured on the embedded database only: every request checks its API key's row, and
             # the shared PostgreSQL server's latency under other tests' load moves p50 by more than
             # 10 % between two runs of the same mode (the shadow's own path never touches the database)
-            assert p50["shadow"] <= p50["plain"] * 1.10, p50
+            # waiting for the shadow would add its 200 ms; its bookkeeping on the same event loop
+            # may add a fraction of a millisecond, more on a loaded host
+            assert p50["shadow"] <= p50["plain"] * 1.10 + 0.010, p50
         # feedback on a third of the shadowed requests: the primary's answers are the truth here
         for total in shadowed[::3]:
             r = await client.post(f"/api/v1/predictions/req-{total}/feedback", json={"actual": total % 2})

@@ -119,6 +119,9 @@ async def test_server_default_applies_without_a_header(make_settings: Any, fake_
     async with application.router.lifespan_context(application):
         await register(application, tmp_path)
         headers = await mint_admin_headers(application.state.services)
+        # loaded first: a first load in this test process can import C extensions whose
+        # initialisation holds the GIL for a second or more, which no deadline can interrupt
+        await loaded(application, "text")
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://t",
                                      headers=headers) as c:
             r, elapsed = await timed(c.post("/api/v1/models/text/embed", json={"inputs": "a"}))
