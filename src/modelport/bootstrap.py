@@ -119,11 +119,14 @@ class Services:
             self.state.started = True
 
     async def preload(self) -> None:
-        """Load every aliased version; one that fails is logged and skipped (it loads on demand later)."""
+        """Load every aliased version; one that fails is logged and skipped (it loads on demand later).
+        Once draining has begun no further version loads: the process is about to exit."""
         self.state.preloading = True
         try:
             for model in await self.registry.list_models():
                 for version in sorted(set(model.aliases.values())):
+                    if self.state.draining:
+                        return
                     info = next(v for v in model.versions if v.version == version)
                     try:
                         await self.manager.get(info)

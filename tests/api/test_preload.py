@@ -211,3 +211,28 @@ async def test_a_failed_preload_is_logged_and_the_server_still_starts(
                 r = await http.get("/health/ready")
             assert r.status_code == 200 and r.json()["checks"]["preloading"] is False
     assert "preloading slow v1 failed" in caplog.text
+
+
+async def test_a_drain_stops_the_preload_before_its_next_version(make_settings: Any, tmp_path: Path) -> None:
+    settings, gate = await home_with_slow_model(make_settings, tmp_path, preload_before_ready=False)
+    gate.touch()
+    services = build_services(settings)
+    await services.start(serve=False)
+    try:  # "zz" comes after "slow" in the preload's order (by name)
+        await services.models.register_file("zz", "test-sum", write_fake_artifact(tmp_path, "zz.json"),
+                                             aliases=["production"])
+    finally:
+        await services.close()
+    gate.unlink()
+    app = create_app(settings)
+    services = app.state.services
+    try:
+        async with serving(app) as started:
+            await asyncio.wait_for(started.wait(), 30)
+            await until(lambda: services.manager.is_loading(KEY))
+            services.state.draining = True  # as SIGTERM does
+            gate.touch()
+            await services.preloaded()
+            assert services.manager.is_loaded(KEY) and not services.manager.is_loaded(("zz", 1))
+    finally:
+        gate.touch()
