@@ -152,7 +152,7 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
-    # alembic logs every plugin it sets up and its migration context at INFO, ~20 lines on every
+    # alembic logs every plugin it sets up and its migration context at INFO, nine lines on every
     # start even with nothing to migrate: its loggers say warnings only, unless debugging
     debug = logging.getLevelName(level.upper()) <= logging.DEBUG
     logging.getLogger("alembic").setLevel(logging.NOTSET if debug else logging.WARNING)
