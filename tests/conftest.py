@@ -180,6 +180,10 @@ def _settings(home: Path, **overrides: Any) -> Settings:
         # a cold credential lookup on this loaded 2-core machine can take longer than the
         # serving default; tests of a sick database set their own
         "db_lookup_timeout_s": 5.0,
+        # the fixtures' apps start with their aliased versions loaded, as tests of loaded state,
+        # unloads and timings expect; the background preload (the serving default) has its own
+        # tests (tests/api/test_preload.py), and `modelport serve` subprocesses run the default
+        "preload_before_ready": True,
     }
     values.update(overrides)
     url = values.get("database_url")

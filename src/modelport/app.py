@@ -38,6 +38,7 @@ from modelport.api.routes import (  # traffic control and webhooks (#20)
     webhooks,
 )
 from modelport.api.slashes import TrimTrailingSlash
+from modelport.background import BackgroundTask
 from modelport.bootstrap import Services, build_services
 from modelport.core.gate import Gate
 from modelport.observability.looplag import LoopLagProbe
@@ -89,6 +90,15 @@ def settle_heap(gen0_threshold: int) -> None:
     gc.set_threshold(gen0_threshold, gen1, gen2)
 
 
+async def settle_after_preload(services: Services) -> None:
+    """Freeze the heap once more when the background preload ends: the libraries it imported and
+    the models it loaded live as long as the process, and unfrozen they would be walked by every
+    full collection again (the pauses :func:`settle_heap` removed)."""
+    await services.preloaded()
+    if not services.state.draining:
+        settle_heap(services.settings.server.gc_threshold)
+
+
 def create_app(settings: Settings | None = None, *, services: Services | None = None,
                freeze_gc: bool = False) -> FastAPI:
     """``freeze_gc``: the serving process (not tests, which build many apps) tunes the garbage
@@ -107,15 +117,20 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             raise
         app.state.grpc_port = grpc_server.port if grpc_server else None
         restore_signals = mark_draining_on_signal(services.state)
+        settle_later = BackgroundTask("settle-heap")
         if freeze_gc:
             settle_heap(settings.server.gc_threshold)
-        log.info("modelport ready", extra={"models": len(services.manager.loaded())})
+            if services.preloading:
+                settle_later.start(lambda: settle_after_preload(services))
+        log.info("modelport ready", extra={"models": len(services.manager.loaded()),
+                                           "preloading": services.preloading})
         lag_probe = LoopLagProbe(services.metrics.loop_lag,
                                  settings.observability.loop_lag_interval_s)  # (#19)
         lag_probe.start()
         try:
             yield
         finally:
+            await settle_later.close()
             await lag_probe.stop()
             restore_signals()
             if grpc_server is not None:

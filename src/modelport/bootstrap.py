@@ -7,11 +7,13 @@ settings (or swap a field for a fake) so the whole stack runs without a network.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from modelport.background import BackgroundTask
 from modelport.cache import PredictionCache, make_cache
 from modelport.core.inference import InferenceService
 from modelport.core.models import ModelService
@@ -43,10 +45,12 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ServiceState:
-    """Readiness: false until start-up finished, false again once draining begins."""
+    """Readiness: false until start-up finished, false again once draining begins. ``preloading``
+    says the aliased versions are still loading (in the background, or before ready)."""
 
     started: bool = False
     draining: bool = False
+    preloading: bool = False
 
     @property
     def ready(self) -> bool:
@@ -79,9 +83,16 @@ class Services:
     dispatcher: Dispatcher
     job_events: JobEvents
     state: ServiceState = field(default_factory=ServiceState)
+    preloader: BackgroundTask = field(default_factory=lambda: BackgroundTask("preload"))
 
     async def start(self, *, serve: bool = True) -> None:
-        """Migrate the database; when serving, add demo models and preload aliased versions."""
+        """Migrate the database; when serving, add demo models and preload aliased versions.
+
+        The preload runs in the background after start-up (#16): loading the models (importing
+        skops and torch among them) took most of a cold start, and a request for a version still
+        loading waits for that load anyway (``ModelManager.load`` holds one lock per version).
+        ``models.preload_before_ready`` keeps readiness waiting for it instead.
+        """
         self.settings.home.mkdir(parents=True, exist_ok=True)
         await migrate.upgrade(self.engine)
         await self.tracking.start()
@@ -98,20 +109,52 @@ class Services:
 
                 await register_demo_models(self.models, self.tracking.references,
                                            text_models=self.settings.models.demo_text)
-            if self.settings.models.preload:
+            models = self.settings.models
+            if models.preload and models.preload_before_ready:
                 await self.preload()
             await self.jobs.start()
             await self.guard.start()
+            if models.preload and not models.preload_before_ready:
+                self.preloader.start(self._preload_in_background)  # last: nothing after it can fail
             self.state.started = True
 
     async def preload(self) -> None:
-        for model in await self.registry.list_models():
-            for version in sorted(set(model.aliases.values())):
-                info = next(v for v in model.versions if v.version == version)
-                try:
-                    await self.manager.get(info)
-                except Exception:
-                    log.exception("preloading %s v%s failed", info.name, info.version)
+        """Load every aliased version; one that fails is logged and skipped (it loads on demand later).
+        Once draining has begun no further version loads: the process is about to exit."""
+        self.state.preloading = True
+        try:
+            for model in await self.registry.list_models():
+                for version in sorted(set(model.aliases.values())):
+                    if self.state.draining:
+                        return
+                    info = next(v for v in model.versions if v.version == version)
+                    try:
+                        await self.manager.get(info)
+                    except Exception:
+                        log.exception("preloading %s v%s failed", info.name, info.version)
+        finally:
+            self.state.preloading = False
+
+    async def _preload_in_background(self) -> None:
+        """The preload as a background task: nothing it raises may reach the server (or ``close``)."""
+        started = time.perf_counter()
+        try:
+            await self.preload()
+        except Exception:
+            log.exception("preloading failed")
+        else:
+            log.info("preload finished in %.0f ms (%d model versions loaded)",
+                     (time.perf_counter() - started) * 1000, len(self.manager.loaded()))
+
+    @property
+    def preloading(self) -> bool:
+        """Aliased versions are still loading: the background task (true from the moment it is
+        started) or a preload that readiness waits for."""
+        return self.preloader.running or self.state.preloading
+
+    async def preloaded(self) -> None:
+        """Wait until the background preload has ended (at once when none runs)."""
+        await self.preloader.wait()
 
     async def database_ok(self) -> bool:
         try:
@@ -124,6 +167,7 @@ class Services:
 
     async def close(self) -> None:
         self.state.draining = True
+        await self.preloader.close()  # before the manager closes: a load in progress is abandoned
         await self.jobs.close()
         await self.guard.close()  # traffic control and webhooks (#20)
         await self.traffic.router.shadow.close()

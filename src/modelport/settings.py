@@ -132,6 +132,11 @@ class ModelSettings(Group):
         default=True, description="with the [text] extra, also register minilm and tiny-chat demos"
     )
     preload: bool = Field(default=True, description="load every aliased version at start")
+    preload_before_ready: bool = Field(
+        default=False,
+        description="readiness waits for every aliased version to load, for rolling deploys behind a "
+                    "load balancer",
+    )
     max_loaded: int = Field(default=32, ge=1, description="model versions loaded at once")
     registry_cache_ttl_s: float = Field(
         default=2.0, ge=0, description="how long a lookup is cached (alias moves on other replicas)")
@@ -295,6 +300,7 @@ FLAT_NAMES: Final[Mapping[str, tuple[str, str]]] = {
     "demo_models": ("models", "demo"),
     "demo_text_models": ("models", "demo_text"),
     "preload": ("models", "preload"),
+    "preload_before_ready": ("models", "preload_before_ready"),
     "max_loaded_models": ("models", "max_loaded"),
     "registry_cache_ttl_s": ("models", "registry_cache_ttl_s"),
     "allow_pickle": ("models", "allow_pickle"),

@@ -12,8 +12,10 @@ from modelport.app import create_app
 async def test_live_ready_index(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health/live")).json() == {"status": "ok"}
     r = await client.get("/health/ready")
-    # iris, breast-cancer, diabetes, digits
+    # iris, breast-cancer, diabetes, digits: the test apps load them before ready
+    # (preload_before_ready, tests/conftest.py); the background preload is tests/api/test_preload.py
     assert r.status_code == 200 and r.json()["checks"]["models_loaded"] == 4
+    assert r.json()["checks"]["preloading"] is False
     index = (await client.get("/")).json()
     assert index["service"] == "modelport" and index["links"]["docs"].endswith("/docs")
     assert (await client.get("/docs")).status_code == 200

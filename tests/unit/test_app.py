@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,3 +46,19 @@ async def test_apps_built_without_freeze_gc_leave_the_collector_alone(
     async with app.router.lifespan_context(app):
         assert gc.get_threshold() == restore_gc
         assert gc.get_freeze_count() == 0
+
+
+async def test_the_heap_is_frozen_again_once_the_background_preload_ends(
+        make_settings: Any, restore_gc: tuple[int, int, int]) -> None:
+    """What the preload imports and loads after start-up lives as long as the process too."""
+    app = create_app(make_settings(demo_models=False, preload_before_ready=False), freeze_gc=True)
+    async with app.router.lifespan_context(app):
+        services = app.state.services
+        assert services.preloading  # started, not yet run
+        frozen = gc.get_freeze_count()
+        kept: list[list[int]] = [[] for _ in range(10_000)]  # made after start-up's freeze, alive for good
+        await services.preloaded()
+        deadline = time.monotonic() + 10
+        while gc.get_freeze_count() < frozen + len(kept):
+            assert time.monotonic() < deadline, "not frozen again after the preload"
+            await asyncio.sleep(0.01)

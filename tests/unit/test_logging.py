@@ -15,6 +15,7 @@ import pytest
 import structlog
 
 from modelport.app import create_app
+from modelport.bootstrap import build_services
 from modelport.observability import logging as logs
 from modelport.observability.context import principal_var, request_id_var, trace_id_var
 from modelport.observability.logging import configure_logging
@@ -39,6 +40,34 @@ async def test_json_log_lines_carry_request_id(make_settings: Any, capsys: pytes
         assert all("timestamp" in line for line in lines)
     finally:
         logging.getLogger().handlers = []
+
+
+async def test_alembic_says_warnings_only_unless_debugging(make_settings: Any,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A start logs one line when it migrates and none when there is nothing to migrate; alembic's
+    own ~20 lines per start (its plugins, its migration context) appear only at debug."""
+    settings = make_settings()
+
+    async def start_lines(level: str) -> list[dict[str, Any]]:
+        configure_logging(level, "json")
+        services = build_services(settings)
+        await services.start(serve=False)
+        await services.close()
+        return [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+
+    try:
+        first = await start_lines("info")
+        assert not [line for line in first if line["logger"].startswith("alembic")]
+        [migrated] = [line for line in first if line["logger"] == "modelport.storage.migrate"]
+        assert migrated["event"].startswith("database schema upgraded from empty to ")
+        again = await start_lines("info")
+        assert not [line for line in again if line["logger"].startswith(("alembic", "modelport.storage"))]
+        debug = await start_lines("debug")
+        assert any(line["logger"] == "alembic.runtime.migration" for line in debug)
+    finally:
+        logging.getLogger().handlers = []
+        logging.getLogger().setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.NOTSET)
 
 
 class _Writes(io.StringIO):

@@ -152,6 +152,10 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    # alembic logs every plugin it sets up and its migration context at INFO, nine lines on every
+    # start even with nothing to migrate: its loggers say warnings only, unless debugging
+    debug = logging.getLevelName(level.upper()) <= logging.DEBUG
+    logging.getLogger("alembic").setLevel(logging.NOTSET if debug else logging.WARNING)
     flush_access_log()
     info = logging.getLevelName(level.upper()) <= logging.INFO
     access_line = (JsonAccessLog(handler) if info else _no_access_line) if use_json else _stdlib_access_line

@@ -70,7 +70,8 @@ async def model_metadata(services: Services, name: str, version: str | None) -> 
 
 
 async def model_ready(services: Services, name: str, version: str | None) -> bool:
-    """Ready means loaded in this process; unknown models raise NotFound."""
+    """Ready means loaded in this process (not while its load, the background preload's or a
+    request's, is still running); unknown models raise NotFound."""
     info = await services.inference.resolve(name, version or None)
     return services.state.ready and services.manager.is_loaded(info.key)
 
@@ -82,9 +83,9 @@ async def repository_index(services: Services, *, ready_only: bool = False) -> l
             loaded = services.manager.is_loaded(v.key)
             if ready_only and not loaded:
                 continue
+            reason = "" if loaded else "loading" if services.manager.is_loading(v.key) else "unloaded"
             entries.append(IndexEntry(name=v.name, version=str(v.version),
-                                      state="READY" if loaded else "UNAVAILABLE",
-                                      reason="" if loaded else "unloaded"))
+                                      state="READY" if loaded else "UNAVAILABLE", reason=reason))
     return entries
 
 

@@ -128,6 +128,11 @@ class ModelManager:
     def is_loaded(self, key: Key) -> bool:
         return key in self._loaded
 
+    def is_loading(self, key: Key) -> bool:
+        """A load of this version is under way; a request for it waits for that load, not a second one."""
+        lock = self._locks.get(key)
+        return lock is not None and lock.locked()
+
     def device_of(self, key: Key) -> str | None:
         """The device a loaded version runs on (None when it is not loaded)."""
         model = self._loaded.get(key)

@@ -7,6 +7,7 @@ import this module.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 if TYPE_CHECKING:
     from alembic.config import Config
 
+log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -34,12 +36,17 @@ def _run(connection: Connection, action: str, revision: str) -> None:
         # replicas starting together must not migrate concurrently
         connection.execute(text("SELECT pg_advisory_xact_lock(7331001)"))
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
 
     cfg = alembic_config(connection)
+    before = MigrationContext.configure(connection).get_current_revision()
     if action == "upgrade":
         command.upgrade(cfg, revision)
     else:
         command.downgrade(cfg, revision)
+    after = MigrationContext.configure(connection).get_current_revision()
+    if after != before:  # alembic's own lines are warnings only (observability.logging)
+        log.info("database schema %sd from %s to %s", action, before or "empty", after or "empty")
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:

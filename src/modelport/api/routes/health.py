@@ -35,14 +35,18 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/ready", summary="Ready to serve: database reachable and models loaded",
+@router.get("/health/ready", summary="Ready to serve: started, not draining, database reachable",
             responses={503: {"description": "Not ready"}})
 async def ready(services: ServicesDep) -> FastJSONResponse:
+    """Ready does not wait for the models to load unless `MODELPORT_PRELOAD_BEFORE_READY` is set:
+    they load in the background, `checks.preloading` says whether that is still going on, and a
+    request for a version still loading waits for its load (#16)."""
     checks = {
         "started": services.state.started,
         "draining": services.state.draining,
         "database": await services.database_ok(),
         "models_loaded": len(services.manager.loaded()),
+        "preloading": services.preloading,
     }
     ok = services.state.ready and checks["database"]
     return FastJSONResponse({"status": "ready" if ok else "not ready", "checks": checks},
