@@ -8,8 +8,8 @@ PYTEST_ARGS ?=
 LOCK := requirements.lock
 # test processes: two per core (pytest-xdist); each test file runs whole in one process. The suite
 # waits on servers, subprocesses and deadlines for about a third of its time, so a second process
-# per core fills it (docs/performance.md, "Test time")
-TEST_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
+# per core fills it (docs/performance.md, "Test time"); at most 8, each holds a loaded stack
+TEST_WORKERS ?= $(shell n=$$(( $$(nproc) * 2 )); echo $$(( n < 8 ? n : 8 )))
 comma := ,
 
 .PHONY: install install-text serve test test-durations lint fmt bench bench-quick soak proto proto-check clean lock
