@@ -94,7 +94,9 @@ async def test_train_serve_cancel_and_validation(api: Any, workers: Any) -> None
     assert (await client.get("/api/v1/jobs")).json()["total"] == 0
 
     await wait_ready(worker)
-    body = slow_train("bc", n_estimators=150) | {"register_as": {"name": "bc", "alias": "production"}}
+    # long enough (a few seconds) that polls see it running even when this test process is
+    # starved on a loaded host; at 150 stages one CI run's first poll already found it done
+    body = slow_train("bc", n_estimators=400) | {"register_as": {"name": "bc", "alias": "production"}}
     headers = {"Idempotency-Key": "train-bc-1"}
     r1 = await client.post("/api/v1/jobs/train", json=body, headers=headers)
     r2 = await client.post("/api/v1/jobs/train", json=body, headers=headers)
