@@ -1,7 +1,10 @@
 """The embedded engine: a few long-lived worker processes inside the server.
 
-Processes are spawned (never forked from a server full of threads and sockets) and import
-the heavy ML stack once. The database is the queue: a dispatcher hands queued job ids to idle
+Processes are never forked from the server (full of threads and sockets): they fork from
+multiprocessing's fork server, a clean process started once that imports the heavy ML stack
+(:data:`FORK_SERVER_PRELOAD`, seconds of imports) before its first fork. A spawned process paid
+those imports for every worker, and again for each one that replaced a dead or cancelled one.
+The database is the queue: a dispatcher hands queued job ids to idle
 processes, so jobs queued before a restart run after it. Training never runs in the server's
 process, so it cannot block serving. A process that dies mid-job is replaced, and its job
 (whose lease owner is now a dead local pid) is re-queued at once; cancelling a running job
@@ -18,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -25,6 +29,19 @@ from modelport.jobs.repo import JobRepo
 from modelport.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: what the fork server imports once, before it forks the first job worker (what
+#: :func:`modelport.jobs.worker_process.preload` imports in a process of its own)
+FORK_SERVER_PRELOAD = ["pyarrow.csv", "pyarrow.parquet", "sklearn.ensemble", "sklearn.metrics",
+                       "sklearn.model_selection", "skops.io", "modelport.jobs.batch",
+                       "modelport.jobs.training", "modelport.worker"]
+
+
+def worker_context() -> ForkServerContext:
+    """The fork-server context the job workers start from (one fork server per process)."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(FORK_SERVER_PRELOAD)
+    return ctx
 
 
 def _slot_main(settings: Settings, conn: Connection) -> None:
@@ -74,7 +91,7 @@ class EmbeddedEngine:
     def __init__(self, settings: Settings, repo: JobRepo) -> None:
         self.settings = settings
         self.repo = repo
-        self.ctx = mp.get_context("spawn")
+        self.ctx = worker_context()
         self.slots: list[_Slot] = []
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
