@@ -4,11 +4,13 @@ Processes are never forked from the server (full of threads and sockets): they f
 multiprocessing's fork server, a clean process started once that imports the heavy ML stack
 (:data:`FORK_SERVER_PRELOAD`, seconds of imports) before its first fork. A spawned process paid
 those imports for every worker, and again for each one that replaced a dead or cancelled one.
-The database is the queue: a dispatcher hands queued job ids to idle
-processes, so jobs queued before a restart run after it. Training never runs in the server's
-process, so it cannot block serving. A process that dies mid-job is replaced, and its job
-(whose lease owner is now a dead local pid) is re-queued at once; cancelling a running job
-terminates its process.
+A forked worker inherits the fork server's environment, not the server's at that moment; what a
+job needs comes in its :class:`~modelport.settings.Settings`, passed explicitly.
+
+The database is the queue: a dispatcher hands queued job ids to idle processes, so jobs queued
+before a restart run after it. Training never runs in the server's process, so it cannot block
+serving. A process that dies mid-job is replaced, and its job (whose lease owner is now a dead
+local pid) is re-queued at once; cancelling a running job terminates its process.
 """
 
 from __future__ import annotations
