@@ -1,6 +1,6 @@
 """``random_state`` seeds the estimator as well as the split: identical jobs, identical models.
 
-The module's tests share one server (and so one job worker process, spawned once); each trains
+The module's tests share one server (and so one job worker process, started once); each trains
 models of its own names."""
 
 from __future__ import annotations

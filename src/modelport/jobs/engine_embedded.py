@@ -28,15 +28,13 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from modelport.jobs.repo import JobRepo
+from modelport.jobs.worker_process import HEAVY_MODULES
 from modelport.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: what the fork server imports once, before it forks the first job worker (what
-#: :func:`modelport.jobs.worker_process.preload` imports in a process of its own)
-FORK_SERVER_PRELOAD = ["pyarrow.csv", "pyarrow.parquet", "sklearn.ensemble", "sklearn.metrics",
-                       "sklearn.model_selection", "skops.io", "modelport.jobs.batch",
-                       "modelport.jobs.training", "modelport.worker"]
+#: what the fork server imports once, before it forks the first job worker
+FORK_SERVER_PRELOAD = [*HEAVY_MODULES, "modelport.worker"]
 
 
 def worker_context() -> ForkServerContext:

@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
+import importlib
+
+#: the heavy modules a job needs (skops scans all of sklearn; seconds): imported once by the
+#: embedded engine's fork server, and by a Celery worker before its pool forks
+HEAVY_MODULES = ("pyarrow.csv", "pyarrow.parquet", "sklearn.ensemble", "sklearn.metrics",
+                 "sklearn.model_selection", "skops.io", "modelport.jobs.batch", "modelport.jobs.training")
+
 
 def preload() -> None:
-    """Import the heavy modules a job needs (skops scans all of sklearn; seconds) up front."""
-    import pyarrow.csv  # noqa: F401
-    import pyarrow.parquet  # noqa: F401
-    import sklearn.ensemble  # noqa: F401
-    import sklearn.metrics  # noqa: F401
-    import sklearn.model_selection  # noqa: F401
-    import skops.io  # noqa: F401
-
-    import modelport.jobs.batch  # noqa: F401
-    import modelport.jobs.training  # noqa: F401
+    """Import :data:`HEAVY_MODULES` up front."""
+    for module in HEAVY_MODULES:
+        importlib.import_module(module)

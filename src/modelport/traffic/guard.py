@@ -49,8 +49,7 @@ class GuardWatcher:
         self._task = BackgroundTask("traffic-guard")
 
     async def start(self) -> None:
-        if not self._task.started:
-            self._task.start(self._run)
+        self._task.start(self._run)
 
     async def close(self) -> None:
         await self._task.close()

@@ -36,8 +36,7 @@ class JobEvents:
         self._task = BackgroundTask("job-events")
 
     async def start(self) -> None:
-        if not self._task.started:
-            self._task.start(self._run)
+        self._task.start(self._run)
 
     async def close(self) -> None:
         await self._task.close()
