@@ -54,12 +54,13 @@ async def paced(call: Callable[[int], Coroutine[Any, Any, int]], rate: float, se
 
 
 def summary(results: list[Result]) -> dict[str, Any]:
-    """Statuses counted, latency p50/p99/max in ms: what an assertion message shows."""
+    """Statuses counted, latency p50/p90/p99/max in ms: what an assertion message shows."""
     latencies = np.array([t for _, t in results]) * 1000
     statuses: dict[int, int] = {}
     for status, _ in results:
         statuses[status] = statuses.get(status, 0) + 1
     return {"n": len(results), "statuses": statuses,
             "p50_ms": round(float(np.percentile(latencies, 50)), 1),
+            "p90_ms": round(float(np.percentile(latencies, 90)), 1),
             "p99_ms": round(float(np.percentile(latencies, 99)), 1),
             "max_ms": round(float(latencies.max()), 1)}

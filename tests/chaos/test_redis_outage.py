@@ -102,9 +102,11 @@ async def test_redis_refused(served: Served, own_redis: RedisServer) -> None:
     s = summary(refused)
     print("redis refused:", s)
     assert s["statuses"] == {200: 3 * RATE}, s
-    # a refused connection costs next to nothing (~20 ms p99 here); the bound leaves room for a
-    # loaded 2-core machine (~150 ms with a core taken by a busy loop)
-    assert s["p99_ms"] < 400 and s["max_ms"] < 1000, s
+    # a refused connection costs next to nothing: nine requests in ten answer as fast as with
+    # Redis up (~5 ms p50 on a loaded host), where paying even one 0.1 s timeout each would put
+    # the p90 past 100 ms. The last percent is the host's scheduling, not Redis: 4 test processes
+    # on 2 slow cores pushed the p99 to 430 ms once; max_ms is what says no request waited.
+    assert s["p90_ms"] < 100 and s["max_ms"] < 1000, s
     assert not served.services.limiter.using_redis and served.cache.breaker.is_open
 
     # rate limits fall back to local memory: a key limited to 5 a minute still gets its 429
@@ -133,9 +135,10 @@ async def test_redis_hung(served: Served, own_redis: RedisServer) -> None:
     s = summary(hung)
     print("redis hung:", s)
     assert s["statuses"] == {200: 4 * RATE}, s
-    # a request pays at most one rate-limit timeout (0.1 s) and one cache timeout (0.1-0.2 s):
-    # ~205 ms p99 here, ~245 ms with a core taken by a busy loop; and no request hangs
-    assert s["p99_ms"] < 400 and s["max_ms"] < 1000, s
+    # the first requests pay one rate-limit timeout (0.1 s) and one cache timeout (0.1-0.2 s);
+    # then both stop asking, so nine in ten answer without waiting for Redis (~20 ms p50 on a
+    # loaded host; a missing circuit would put every request past 200 ms); and no request hangs
+    assert s["p90_ms"] < 150 and s["max_ms"] < 1000, s
     assert served.cache.breaker.is_open  # the cache stopped asking
 
     took = await served.wait_back(REDIS_RETRY_AFTER_S + 5)
