@@ -1,10 +1,11 @@
-"""Memory of worker processes for one forest: 1 worker vs 2 (spawned each, or forked from a zygote).
+"""Memory of worker processes for one forest: 1 worker vs 2 (started each, or forked from a zygote).
 
 ``python -m bench.worker_memory`` (``make bench`` runs it too) trains a random forest, serves it
 with ``ProcessRunner`` the way ``config.workers`` does, sends a few batches, and sums each
-mode's memory over all its processes. PSS (proportional set size, from ``/proc/<pid>/smaps_rollup``)
-is the honest total: a page shared by two processes counts half in each. RSS counts shared pages
-in full in every process, so it is printed too, for comparison.
+mode's memory over all its processes and the fork server they start from (it holds the imported
+libraries they share). PSS (proportional set size, from ``/proc/<pid>/smaps_rollup``) is the
+honest total: a page shared by two processes counts half in each. RSS counts shared pages in full
+in every process, so it is printed too, for comparison.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,11 @@ def memory_kb(pid: int) -> dict[str, int]:
         if key in ("Rss", "Pss"):
             out[key.lower()] = int(rest.split()[0])
     return out
+
+
+def parent_pid(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rfind(")") + 2:].split()[1])
 
 
 def train_forest(dest: Path, trees: int) -> tuple[Path, np.ndarray[Any, Any]]:
@@ -57,8 +64,10 @@ async def measure(artifact: Path, x: np.ndarray[Any, Any], workers: int, share: 
             results = await asyncio.gather(*(runner.run({"input": x[i::workers]}) for i in range(workers)))
             assert all(len(r["predictions"]) for r in results)
         pids = runner.all_pids()
+        # the fork server the workers (or the zygote) started from: its imports are shared with them
+        fork_server = {parent_pid(pid) for pid in pids} - set(pids) - {os.getpid()}
         totals = {"rss": 0, "pss": 0}
-        for pid in pids:
+        for pid in [*pids, *fork_server]:
             for key, value in memory_kb(pid).items():
                 totals[key] += value
     finally:
@@ -86,7 +95,7 @@ def main() -> None:
     print(f"forest artifact: {rows[0]['artifact_mb']} MB")
     print(f"{'workers':>8} {'mode':>16} {'processes':>10} {'RSS MB':>9} {'PSS MB':>9}")
     for row in rows:
-        mode = "zygote + fork" if row["shared"] else "spawn each"
+        mode = "zygote + fork" if row["shared"] else "one each"
         print(f"{row['workers']:>8} {mode:>16} {row['processes']:>10} {row['rss_mb']:>9} {row['pss_mb']:>9}")
     one, shared = rows[0]["pss_mb"], rows[2]["pss_mb"]
     print(f"2 shared workers / 1 worker (PSS): {shared / one:.2f}x")

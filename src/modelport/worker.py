@@ -23,9 +23,9 @@ from modelport.core_wiring import build_core
 from modelport.jobs.datasets import DatasetService
 from modelport.jobs.repo import JobRepo
 from modelport.jobs.runner import JobRunner
-from modelport.jobs.worker_process import preload
 from modelport.observability.metrics import Metrics
 from modelport.observability.tracing import tracing_from_env
+from modelport.processes import preload
 from modelport.registry.registry import ModelRegistry
 from modelport.runtime.manager import ModelManager
 from modelport.settings import Settings

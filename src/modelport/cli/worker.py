@@ -24,7 +24,8 @@ def worker(
     settings = local_settings()
     keep_caches_in(settings.home)  # before the ML stack is imported, here and in the pool children
 
-    from modelport.jobs import maintenance, worker_process
+    from modelport import processes
+    from modelport.jobs import maintenance
     from modelport.jobs.celery_app import make_celery, queues
 
     app = make_celery(settings)
@@ -33,7 +34,7 @@ def worker(
         helper = mp.get_context("spawn").Process(target=maintenance.main, args=(settings,),
                                                  name="modelport-job-reaper", daemon=True)
         helper.start()
-    worker_process.preload()  # pool children fork from here with the ML stack imported
+    processes.preload()  # pool children fork from here with the ML stack imported
     argv = ["worker", f"--pool={pool}", f"--concurrency={concurrency or settings.jobs.workers}",
             f"--queues={','.join(queues(settings))}", f"--loglevel={loglevel}", "--without-gossip",
             "--without-mingle", "--without-heartbeat"]

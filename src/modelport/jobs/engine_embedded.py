@@ -1,11 +1,10 @@
 """The embedded engine: a few long-lived worker processes inside the server.
 
-Processes are never forked from the server (full of threads and sockets): they fork from
-multiprocessing's fork server, a clean process started once that imports the heavy ML stack
-(:data:`FORK_SERVER_PRELOAD`, seconds of imports) before its first fork. A spawned process paid
-those imports for every worker, and again for each one that replaced a dead or cancelled one.
-A forked worker inherits the fork server's environment, not the server's at that moment; what a
-job needs comes in its :class:`~modelport.settings.Settings`, passed explicitly.
+Processes are never forked from the server (full of threads and sockets): they start from the
+fork server of :mod:`modelport.processes`, which has the ML stack imported, so a replacement for a
+dead or cancelled worker costs no imports. What a job needs comes in its
+:class:`~modelport.settings.Settings`, passed explicitly (a forked worker has the fork server's
+environment).
 
 The database is the queue: a dispatcher hands queued job ids to idle processes, so jobs queued
 before a restart run after it. Training never runs in the server's process, so it cannot block
@@ -18,31 +17,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing as mp
 import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from modelport import processes
 from modelport.jobs.repo import JobRepo
-from modelport.jobs.worker_process import HEAVY_MODULES
 from modelport.settings import Settings
 
 log = logging.getLogger(__name__)
-
-#: what the fork server imports once, before it forks the first job worker
-FORK_SERVER_PRELOAD = [*HEAVY_MODULES, "modelport.worker"]
-
-
-def worker_context() -> ForkServerContext:
-    """The fork-server context the job workers start from (one fork server per process)."""
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(FORK_SERVER_PRELOAD)
-    return ctx
-
 
 def _slot_main(settings: Settings, conn: Connection) -> None:
     """Entry point of a worker process: build resources, then run job ids until told to stop."""
@@ -91,7 +77,7 @@ class EmbeddedEngine:
     def __init__(self, settings: Settings, repo: JobRepo) -> None:
         self.settings = settings
         self.repo = repo
-        self.ctx = worker_context()
+        self.ctx = processes.context()
         self.slots: list[_Slot] = []
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -8,12 +8,11 @@ back the signature or the error; a child that dies or overruns ``timeout`` is a 
 
 from __future__ import annotations
 
-import multiprocessing
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from modelport import errors
+from modelport import errors, processes
 from modelport.errors import InvalidInput, ModelportError
 from modelport.registry.manifest import Signature
 
@@ -48,8 +47,8 @@ def _child(conn: Connection, target: str, artifact: str, signature_json: str | N
 
 def inspect_isolated(target: str, artifact: Path, signature: Signature | None, options: dict[str, Any],
                      timeout: float = INSPECT_TIMEOUT_S) -> Signature:
-    """Load, sign and warm up ``artifact`` with runtime ``target`` in a spawned child (blocking)."""
-    ctx = multiprocessing.get_context("spawn")
+    """Load, sign and warm up ``artifact`` with runtime ``target`` in a child (blocking)."""
+    ctx = processes.context()
     parent, child = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_child, daemon=True, name="modelport-inspect",
                           args=(child, target, str(artifact),

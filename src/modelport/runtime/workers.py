@@ -2,7 +2,8 @@
 
 Why: a runtime that holds the GIL (pure-Python pre-processing, per-tree Python loops) slows the
 event loop while it runs in a thread; one that may crash or leak must not take the server down.
-Each worker is a spawned process that loads the model itself. Tensors travel through shared
+Each worker is its own process (started from :mod:`modelport.processes`' fork server, with the
+ML stack already imported) that loads the model itself. Tensors travel through shared
 memory (``multiprocessing.shared_memory``): the parent writes a batch into the worker's input
 segment and sends only a small layout over a pipe; the worker answers through its output
 segment. Object (string) tensors, and outputs too big for the segment, go pickled over the pipe.
@@ -17,12 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from multiprocessing.shared_memory import SharedMemory
 
+from modelport import processes
 from modelport.core.types import TensorDict
 from modelport.errors import ModelError, Unavailable
 from modelport.runtime.worker_child import (
@@ -67,7 +68,7 @@ class Worker:
         if self.zygote is not None:
             process, parent = self.zygote.fork(self.output.name)
         else:
-            ctx = multiprocessing.get_context("spawn")
+            ctx = processes.context()
             parent, child = ctx.Pipe()
             process = ctx.Process(target=worker_main, args=(child, self.spec, self.output.name), daemon=True,
                                   name=f"modelport-worker-{self.spec.label}-{self.index}")

@@ -1,15 +1,17 @@
 """Worker processes that share one loaded model: load once in a zygote, fork the workers from it.
 
-Why: a spawned worker loads its own interpreter, libraries and model; N workers cost N times
-that (two workers of a 6 MB forest: ~475 MB each, nearly all of it imports). A zygote is one
-spawned process that loads and warms the model, then ``os.fork``\\ s each worker: the children
-share every page they do not write (copy-on-write), so a second worker costs only what it
-touches. ``gc.freeze()`` before forking keeps the collector from writing to the shared objects.
+Why: a worker that loads the model itself holds its own copy of it; N workers hold N copies (and,
+spawned, N copies of the libraries: two workers of a 6 MB forest took ~475 MB each, nearly all of
+it imports). A zygote is one process (from :mod:`modelport.processes`' fork server) that loads and
+warms the model, then ``os.fork``\\ s each worker: the children share every page they do not
+write (copy-on-write), so a second worker costs only what it touches. ``gc.freeze()`` before
+forking keeps the collector from writing to the shared objects.
 
 Forking is only safe for runtimes that have started no threads of their own by then (OpenMP,
 ONNX Runtime and torch pools do not survive a fork); runtimes opt in with ``fork_safe`` and the
-rest keep spawning one process per worker. A worker that dies is forked again from the zygote
-(fast: no reload); if the zygote itself dies, the next fork spawns and loads a new one.
+rest start one process per worker from the fork server, which has loaded no model. A worker that
+dies is forked again from the zygote (fast: no reload); if the zygote itself dies, the next fork
+starts and loads a new one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelport import processes
 from modelport.errors import ModelError, Unavailable
 
 if TYPE_CHECKING:
@@ -126,7 +129,7 @@ class Zygote:
             self._start()
 
     def _start(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
+        ctx = processes.context()
         parent, child = ctx.Pipe()
         process = ctx.Process(target=zygote_main, args=(child, self.spec), daemon=True,
                               name=f"modelport-zygote-{self.spec.label}")
