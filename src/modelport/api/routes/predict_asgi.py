@@ -6,12 +6,13 @@ amortise the model (measured in-process: ~45 against ~315 µs of CPU for a cache
 These Starlette routes come first in the router and skip only that machinery: every middleware
 still runs (the gate admitted the caller before the body, the deadline, request context,
 hardening, tracing), errors go through the app's exception handlers, and the FastAPI routes in
-:mod:`~modelport.api.routes.predict` still document the API (OpenAPI) and share its work.
+:mod:`~modelport.api.routes.predict` still document the API (OpenAPI) and share its work (they
+answer only in an app built without these routes).
 """
 
 from __future__ import annotations
 
-from starlette.routing import Match, Route
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from modelport.api.routes.predict import predict_request
@@ -41,21 +42,10 @@ class PredictEndpoint:
         await send({"type": "http.response.body", "body": answer})
 
 
-class HotRoute(Route):
-    """A route that steps aside while FastAPI dependency overrides are set (tests acting as some
-    principal override ``get_principal``, which only the FastAPI routes consult)."""
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        app = scope.get("app")
-        if getattr(app, "dependency_overrides", None):
-            return Match.NONE, {}
-        return super().matches(scope)
-
-
 def routes() -> list[Route]:
     """The two raw routes, to be placed before the documented FastAPI ones."""
     one, batch = "/api/v1/models/{name}/predict", "/api/v1/models/{name}/predict/batch"
     return [
-        HotRoute(one, PredictEndpoint(one, "features"), methods=["POST"], include_in_schema=False),
-        HotRoute(batch, PredictEndpoint(batch, "samples"), methods=["POST"], include_in_schema=False),
+        Route(one, PredictEndpoint(one, "features"), methods=["POST"], include_in_schema=False),
+        Route(batch, PredictEndpoint(batch, "samples"), methods=["POST"], include_in_schema=False),
     ]
