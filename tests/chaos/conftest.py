@@ -19,6 +19,11 @@ from tests.conftest import REQUIRE_SERVICES
 from tests.fixtures.private_postgres import PrivatePostgres, private_postgres
 
 
+@pytest.fixture(autouse=True)
+def _frozen_heap(frozen_heap: None) -> None:
+    """Latency bounds here are the server's: no collector pause of the test process in them."""
+
+
 @pytest.fixture
 def pg() -> Iterator[PrivatePostgres]:
     with contextlib.ExitStack() as stack:

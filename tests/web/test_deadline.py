@@ -20,6 +20,7 @@ from modelport.oip.generated import grpc_service_pb2 as pb
 from modelport.oip.generated import grpc_service_pb2_grpc as pb_grpc
 from tests.conftest import mint_admin_headers, serve_in_thread, write_fake_artifact
 
+pytestmark = pytest.mark.usefixtures("frozen_heap")  # a collector pause is no deadline's doing
 DEADLINE = 0.5
 LATE = DEADLINE * 1.15
 ROW = {"features": [1.0, 2.0, 3.0]}
