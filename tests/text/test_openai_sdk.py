@@ -41,8 +41,9 @@ def live(artifacts: Artifacts, tmp_path_factory: pytest.TempPathFactory) -> Iter
         ):
             result = runner.invoke(cli.app, ["models", "register", *args])
             assert result.exit_code == 0, result.output
+    # a loaded host can take longer than the production 0.25 s to look a model up (a 503)
     settings = Settings(_env_file=None, home=home, demo_models=False, log_format="console",  # type: ignore[call-arg]
-                        grpc_enabled=False)
+                        grpc_enabled=False, db_lookup_timeout_s=5.0)
     server = LiveServer(settings).start()
     yield server
     server.stop()

@@ -31,7 +31,9 @@ async def list_models(services: ServicesDep, _p: ReadDep) -> FastJSONResponse:
     for m in await services.registry.list_models():
         try:  # what a bare name resolves to (production, else latest) is what /v1 would serve
             info = await services.registry.resolve(m.name, None)
-        except ModelportError:
+        except ModelportError as exc:
+            if exc.status >= 500:  # a slow or failing registry: a 503, not a list missing models
+                raise
             continue
         if kind_of(info) in SERVED_BY_V1:
             data.append(_model_object(m.name, m.created_at.timestamp()))
