@@ -39,12 +39,13 @@ def parse_rate(value: str) -> RateLimitItem:
         raise InvalidInput(f"invalid rate limit {value[:64]!r}; use e.g. '100/minute'") from None
 
 
-def _redis_storage(url: str, *, max_connections: int, idle_timeout_s: float) -> tuple[Storage, ReapingPool]:
+def _redis_storage(url: str, *, max_connections: int, idle_timeout_s: float,
+                   timeout_s: float) -> tuple[Storage, ReapingPool]:
     """``limits``' Redis storage on a connection pool we own: bounded, shrinking after a burst
     (:mod:`modelport.redis_pool`), closed by :meth:`RateLimiter.close`."""
     from modelport.redis_pool import make_pool
 
-    pool = make_pool(url, timeout=REDIS_TIMEOUT_S, max_connections=max_connections,
+    pool = make_pool(url, timeout=timeout_s, max_connections=max_connections,
                      idle_timeout_s=idle_timeout_s)
     # passed on to ``redis.asyncio.Redis(connection_pool=...)``, as limits documents its options
     options: dict[str, Any] = {"connection_pool": pool}
@@ -54,13 +55,13 @@ def _redis_storage(url: str, *, max_connections: int, idle_timeout_s: float) -> 
 
 class RateLimiter:
     def __init__(self, redis_url: str | None = None, *, max_connections: int = 64,
-                 idle_timeout_s: float = 30.0) -> None:
+                 idle_timeout_s: float = 30.0, timeout_s: float = REDIS_TIMEOUT_S) -> None:
         self.memory = FixedWindowRateLimiter(MemoryStorage())
         self.redis: FixedWindowRateLimiter | None = None
         self.pool: ReapingPool | None = None
         if redis_url:
             storage, self.pool = _redis_storage(redis_url, max_connections=max_connections,
-                                                idle_timeout_s=idle_timeout_s)
+                                                idle_timeout_s=idle_timeout_s, timeout_s=timeout_s)
             self.redis = FixedWindowRateLimiter(storage)
         self._redis_down_until = 0.0
 

@@ -7,7 +7,8 @@ private redis-server (never the shared one) under 50 requests a second, while it
 - hung (SIGSTOP: connections accepted, nothing answered): every request answers 200, p99 bounded
   by the 0.1 s Redis timeouts, no request waits for Redis;
 
-and once it is back, both use it again within the 5 s retry interval.
+and once it is back, both use it again at their next retry (every 5 s). A retry is one Redis
+call with the 0.1 s timeout; a loaded host can miss it, so the bound allows one missed retry.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tests.fixtures.redis_server import RedisServer
 
 pytestmark = pytest.mark.chaos
 RATE = 50  # requests per second
+BACK_WITHIN_S = 2 * REDIS_RETRY_AFTER_S + 1.5  # the next retry, or the one after on a loaded host
 
 
 @dataclass
@@ -117,7 +119,7 @@ async def test_redis_refused(served: Served, own_redis: RedisServer) -> None:
     own_redis.start()  # the same port
     took = await served.wait_back(REDIS_RETRY_AFTER_S + 5)
     print(f"Redis used again after {took:.2f} s")
-    assert took <= REDIS_RETRY_AFTER_S + 1.5, took
+    assert took <= BACK_WITHIN_S, took
     after = await served.load(1.0)
     assert summary(after)["statuses"] == {200: RATE}, summary(after)
 
@@ -143,6 +145,6 @@ async def test_redis_hung(served: Served, own_redis: RedisServer) -> None:
 
     took = await served.wait_back(REDIS_RETRY_AFTER_S + 5)
     print(f"Redis used again after {took:.2f} s")
-    assert took <= REDIS_RETRY_AFTER_S + 1.5, took
+    assert took <= BACK_WITHIN_S, took
     after = await served.load(1.0)
     assert summary(after)["statuses"] == {200: RATE}, summary(after)
