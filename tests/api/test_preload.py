@@ -1,8 +1,9 @@
 """Cold start (#16): the aliased versions load in the background once the server is ready.
 
 A request for a version still loading waits for that load (one load, not two), readiness says
-``preloading`` until the preload ends, OIP readiness of the version follows its load, shutdown
-abandons a load in progress, and ``preload_before_ready`` keeps the old strict readiness.
+``preloading`` until the preload ends, OIP readiness of the version follows its load, an OIP
+unload during the load unloads what it loads, shutdown abandons a load in progress, and
+``preload_before_ready`` keeps the old strict readiness.
 
 The slow model is the ``test-slow`` fake flavor with a ``load_gate``: its load waits until the
 test creates that file, so the test, not a timer, decides when the load ends.
@@ -234,5 +235,26 @@ async def test_a_drain_stops_the_preload_before_its_next_version(make_settings: 
             gate.touch()
             await services.preloaded()
             assert services.manager.is_loaded(KEY) and not services.manager.is_loaded(("zz", 1))
+    finally:
+        gate.touch()
+
+
+async def test_an_oip_unload_during_the_preload_unloads_the_version_once_loaded(
+        make_settings: Any, tmp_path: Path) -> None:
+    settings, gate = await home_with_slow_model(make_settings, tmp_path, preload_before_ready=False)
+    app = create_app(settings)
+    services: Services = app.state.services
+    try:
+        async with ready_client(app) as http:
+            await until(lambda: services.manager.is_loading(KEY))
+            unload = asyncio.ensure_future(http.post("/v2/repository/models/slow/unload", json={}))
+            await asyncio.sleep(0.3)
+            assert not unload.done()  # waits for the load under way
+            gate.touch()
+            r = await unload
+            assert r.status_code == 200, r.text
+            await services.preloaded()
+            assert loads(services) == 1 and not services.manager.is_loaded(KEY)
+            assert (await http.get("/v2/models/slow/ready")).status_code == 400
     finally:
         gate.touch()

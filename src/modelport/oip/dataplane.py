@@ -97,13 +97,15 @@ async def load_model(services: Services, name: str, version: str | None = None) 
 
 
 async def unload_model(services: Services, name: str) -> list[int]:
-    """Unload every loaded version of ``name`` once in-flight requests drain.
+    """Unload every loaded version of ``name`` once in-flight requests drain, and every version
+    still loading once its load ends (the background preload, or a request's).
 
     A later inference request loads the model again on demand; unloading frees memory, it does
     not disable the model.
     """
     await services.registry.get_model(name)  # NotFound for unknown names
     keys = [info.key for info in services.manager.loaded() if info.name == name]
+    keys += [key for key in services.manager.loading() if key[0] == name and key not in keys]
     for key in keys:
         await services.manager.unload(key)
     return [version for _, version in keys]

@@ -133,6 +133,10 @@ class ModelManager:
         lock = self._locks.get(key)
         return lock is not None and lock.locked()
 
+    def loading(self) -> list[Key]:
+        """The versions whose load is under way."""
+        return [key for key, lock in self._locks.items() if lock.locked()]
+
     def device_of(self, key: Key) -> str | None:
         """The device a loaded version runs on (None when it is not loaded)."""
         model = self._loaded.get(key)
@@ -209,6 +213,12 @@ class ModelManager:
             await self.unload(key)
 
     async def unload(self, key: Key, *, drain_timeout: float = 30.0) -> bool:
+        """Unload a version once its in-flight requests finish; a load under way finishes first, so
+        what it loads is unloaded rather than left loaded after the unload returned."""
+        lock = self._locks.get(key)
+        if lock is not None and lock.locked():
+            async with lock:
+                pass
         model = self._loaded.pop(key, None)
         self.metrics.models_loaded.set(len(self._loaded))
         if model is None:
