@@ -66,7 +66,9 @@ async def test_hung_then_stopped_postgres(pg: PrivatePostgres, make_settings: An
         statuses = {s for s, _ in hung}
         latencies = np.array([t for _, t in hung])
         assert statuses == {200}, statuses
-        assert float(np.percentile(latencies, 99)) < 0.3, np.percentile(latencies, [50, 90, 99, 100])
+        # a request pays at most one lookup timeout (0.25 s) while a cache refreshes against the
+        # hung database; the rest is the host's scheduling (a p99 of 0.30 s once, on a slow CI host)
+        assert float(np.percentile(latencies, 99)) < 0.25 + 0.2, np.percentile(latencies, [50, 90, 99, 100])
 
         pg.stop()
         await asyncio.sleep(1.0)  # past both cache TTLs
