@@ -91,27 +91,36 @@ def loads(services: Services) -> float | None:
         "modelport_model_load_seconds_count", {"model": "slow", "version": "1"})
 
 
-async def test_ready_before_the_preload_and_a_request_waits_for_the_one_load(
-        make_settings: Any, tmp_path: Path) -> None:
+@asynccontextmanager
+async def loading_slow_model(make_settings: Any, tmp_path: Path) -> AsyncIterator[
+        tuple[httpx.AsyncClient, Services, Path]]:
+    """A ready server whose preload is loading ``slow`` v1, blocked until the gate file exists:
+    an admin client, the services, and that gate."""
     settings, gate = await home_with_slow_model(make_settings, tmp_path, preload_before_ready=False)
     app = create_app(settings)
     services: Services = app.state.services
     try:
-        async with ready_client(app) as http:  # ready with the load still blocked
-            r = await http.get("/health/ready")
-            assert r.status_code == 200 and r.json()["checks"]["models_loaded"] == 0
+        async with ready_client(app) as http:
             await until(lambda: services.manager.is_loading(KEY))
-            predict = asyncio.ensure_future(http.post("/api/v1/models/slow/predict", json=ROW))
-            await asyncio.sleep(0.3)
-            assert not predict.done()  # waiting for the preload's load
-            gate.touch()
-            r = await predict
-            assert r.status_code == 200, r.text
-            assert r.json()["predictions"] == [6.0]
-            await services.preloaded()
-            assert loads(services) == 1  # the request joined the preload's load
+            yield http, services, gate
     finally:
         gate.touch()
+
+
+async def test_ready_before_the_preload_and_a_request_waits_for_the_one_load(
+        make_settings: Any, tmp_path: Path) -> None:
+    async with loading_slow_model(make_settings, tmp_path) as (http, services, gate):
+        r = await http.get("/health/ready")  # ready with the load still blocked
+        assert r.status_code == 200 and r.json()["checks"]["models_loaded"] == 0
+        predict = asyncio.ensure_future(http.post("/api/v1/models/slow/predict", json=ROW))
+        await asyncio.sleep(0.3)
+        assert not predict.done()  # waiting for the preload's load
+        gate.touch()
+        r = await predict
+        assert r.status_code == 200, r.text
+        assert r.json()["predictions"] == [6.0]
+        await services.preloaded()
+        assert loads(services) == 1  # the request joined the preload's load
 
 
 async def test_health_ready_says_preloading_until_the_preload_ends(make_settings: Any,
@@ -132,23 +141,16 @@ async def test_health_ready_says_preloading_until_the_preload_ends(make_settings
 
 
 async def test_oip_model_readiness_follows_the_load(make_settings: Any, tmp_path: Path) -> None:
-    settings, gate = await home_with_slow_model(make_settings, tmp_path, preload_before_ready=False)
-    app = create_app(settings)
-    services: Services = app.state.services
-    try:
-        async with ready_client(app) as http:
-            await until(lambda: services.manager.is_loading(KEY))
-            assert (await http.get("/v2/health/ready")).status_code == 200  # the server is ready
-            r = await http.get("/v2/models/slow/ready")
-            assert (r.status_code, r.json()) == (400, {"name": "slow", "ready": False})
-            index = (await http.post("/v2/repository/index", json={})).json()
-            assert index == [{"name": "slow", "version": "1", "state": "UNAVAILABLE", "reason": "loading"}]
-            gate.touch()
-            await services.preloaded()
-            r = await http.get("/v2/models/slow/ready")
-            assert (r.status_code, r.json()) == (200, {"name": "slow", "ready": True})
-    finally:
+    async with loading_slow_model(make_settings, tmp_path) as (http, services, gate):
+        assert (await http.get("/v2/health/ready")).status_code == 200  # the server is ready
+        r = await http.get("/v2/models/slow/ready")
+        assert (r.status_code, r.json()) == (400, {"name": "slow", "ready": False})
+        index = (await http.post("/v2/repository/index", json={})).json()
+        assert index == [{"name": "slow", "version": "1", "state": "UNAVAILABLE", "reason": "loading"}]
         gate.touch()
+        await services.preloaded()
+        r = await http.get("/v2/models/slow/ready")
+        assert (r.status_code, r.json()) == (200, {"name": "slow", "ready": True})
 
 
 async def test_preload_before_ready_waits_for_the_load(make_settings: Any, tmp_path: Path) -> None:
@@ -241,20 +243,13 @@ async def test_a_drain_stops_the_preload_before_its_next_version(make_settings: 
 
 async def test_an_oip_unload_during_the_preload_unloads_the_version_once_loaded(
         make_settings: Any, tmp_path: Path) -> None:
-    settings, gate = await home_with_slow_model(make_settings, tmp_path, preload_before_ready=False)
-    app = create_app(settings)
-    services: Services = app.state.services
-    try:
-        async with ready_client(app) as http:
-            await until(lambda: services.manager.is_loading(KEY))
-            unload = asyncio.ensure_future(http.post("/v2/repository/models/slow/unload", json={}))
-            await asyncio.sleep(0.3)
-            assert not unload.done()  # waits for the load under way
-            gate.touch()
-            r = await unload
-            assert r.status_code == 200, r.text
-            await services.preloaded()
-            assert loads(services) == 1 and not services.manager.is_loaded(KEY)
-            assert (await http.get("/v2/models/slow/ready")).status_code == 400
-    finally:
+    async with loading_slow_model(make_settings, tmp_path) as (http, services, gate):
+        unload = asyncio.ensure_future(http.post("/v2/repository/models/slow/unload", json={}))
+        await asyncio.sleep(0.3)
+        assert not unload.done()  # waits for the load under way
         gate.touch()
+        r = await unload
+        assert r.status_code == 200, r.text
+        await services.preloaded()
+        assert loads(services) == 1 and not services.manager.is_loaded(KEY)
+        assert (await http.get("/v2/models/slow/ready")).status_code == 400
