@@ -91,7 +91,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A real server with the sklearn demo models (iris, breast-cancer, diabetes, digits)."""
     need_browser()
     home = tmp_path_factory.mktemp("console") / "home"
-    settings = build_test_settings(home, demo_models=True, demo_text_models=False)
+    # every browser test signs in from 127.0.0.1 to this one server per test process: the default
+    # 10 key sign-ins a minute per address refused the eleventh (a 429 page, then a redirect to
+    # the sign-in page); the sign-in rate limit has its own tests
+    settings = build_test_settings(home, demo_models=True, demo_text_models=False,
+                                   token_rate_limit="1000/minute")
     with serve_in_thread(create_app(settings)) as live:
         yield live
 
@@ -105,19 +109,29 @@ def api(server: LiveServer, key: str | None = None) -> httpx.Client:
                         timeout=30)
 
 
-def sign_in_with_key(page: Any, server: LiveServer, key: str) -> None:
+def signed_in(page: Any) -> None:
+    """The sign-in form answered with a redirect away from it, not with its page and an error."""
+    assert "/ui/login" not in page.url, page.locator("main").inner_text()[:500]
+
+
+def sign_in_with_key(page: Any, server: LiveServer, key: str, *, refused: bool = False) -> None:
     page.goto(f"{server.url}/ui/login")
     page.get_by_label("API key", exact=True).fill(key)
     with page.expect_navigation():  # the form's answer has set the cookie before the next goto
         page.get_by_role("button", name="Sign in with key").click()
+    if not refused:
+        signed_in(page)
 
 
-def sign_in_with_password(page: Any, server: LiveServer, username: str, password: str) -> None:
+def sign_in_with_password(page: Any, server: LiveServer, username: str, password: str, *,
+                          refused: bool = False) -> None:
     page.goto(f"{server.url}/ui/login")
     page.get_by_label("Username", exact=True).fill(username)
     page.get_by_label("Password", exact=True).fill(password)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in", exact=True).click()
+    if not refused:
+        signed_in(page)
 
 
 MODELS_URL = re.compile(r".*/ui/models$")

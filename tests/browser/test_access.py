@@ -93,7 +93,7 @@ def test_an_admin_disables_a_user_and_their_sign_in_is_then_refused(page: Any, s
     assert users["dora"]["disabled"] is True  # the API has it, not just the page
     page.context.clear_cookies()
 
-    sign_in_with_password(page, server, "dora", "correct-horse-battery")
+    sign_in_with_password(page, server, "dora", "correct-horse-battery", refused=True)
     expect(page.get_by_role("alert")).to_contain_text("Sign-in refused")
     expect(page.get_by_label("Username", exact=True)).to_have_value("dora")
     page.goto(f"{server.url}/ui/models")

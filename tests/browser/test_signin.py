@@ -37,10 +37,11 @@ def test_sign_in_with_a_password_then_sign_out(page: Any, server: LiveServer) ->
 
 
 def test_a_refused_sign_in_says_why_and_stays_on_the_form(page: Any, server: LiveServer) -> None:
-    sign_in_with_password(page, server, "nobody", "wrong-password-123")
+    sign_in_with_password(page, server, "nobody", "wrong-password-123", refused=True)
     expect(page.get_by_role("alert")).to_contain_text("Sign-in refused")
     expect(page.get_by_label("Username", exact=True)).to_have_value("nobody")
-    sign_in_with_key(page, server, "mp_0123456789abcdef_not-a-real-secret-at-all-xxxxxxxxxxxxxx")
+    sign_in_with_key(page, server, "mp_0123456789abcdef_not-a-real-secret-at-all-xxxxxxxxxxxxxx",
+                     refused=True)
     expect(page.get_by_role("alert")).to_contain_text("Sign-in refused")
     page.goto(f"{server.url}/ui/jobs")
     expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
