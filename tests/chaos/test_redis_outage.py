@@ -4,8 +4,9 @@ private redis-server (never the shared one) under 50 requests a second, while it
 - refused (killed: every connection refused or reset): every request answers 200, fast; the
   cache answers "miss" behind its open circuit and rate limits fall back to this process' memory,
   where a limited key still gets its 429;
-- hung (SIGSTOP: connections accepted, nothing answered): every request answers 200, p99 bounded
-  by the 0.1 s Redis timeouts, no request waits for Redis;
+- hung (SIGSTOP: connections accepted, nothing answered): every request answers 200; the first
+  ones pay the 0.1 s Redis timeouts, then both circuits open and nine in ten answer without
+  waiting for Redis, and none waits longer than the timeouts;
 
 and once it is back, both use it again at their next retry (every 5 s). A retry is one Redis
 call with the 0.1 s timeout; a loaded host can miss it, so the bound allows one missed retry.
